@@ -1,0 +1,5 @@
+"""Allow ``python -m venvstacks``."""
+
+from venvstacks.cli import main
+
+main()

@@ -1,0 +1,161 @@
+"""The ``venvstacks`` command line: options in, one pipeline call, rendered results out.
+
+This is the only module that maps exceptions to exit codes: 0 on success, 1 for
+problems with the stack or its layers, 2 for a malformed command line.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from venvstacks import __version__
+from venvstacks.cli.render import render_status_json, render_status_tree
+from venvstacks.errors import SpecError, VenvStacksError
+from venvstacks.pipeline import show_stack
+
+app = typer.Typer(
+    name="venvstacks",
+    help="Lock, build and publish layered Python environments (runtimes, frameworks, applications).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    # Plain click error messages: one line each, no boxes.
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@dataclass(frozen=True)
+class Output:
+    """Where and how much to print, from the global ``-v``/``-q`` options."""
+
+    verbosity: int = 0
+
+    def warn(self, message: str) -> None:
+        """Print a warning to stderr unless ``--quiet`` was given."""
+        if self.verbosity >= 0:
+            typer.echo(f"warning: {message}", err=True)
+
+    def detail(self, message: str) -> None:
+        """Print a detail to stderr when ``--verbose`` was given."""
+        if self.verbosity > 0:
+            typer.echo(message, err=True)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"venvstacks: {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="Show more detail (repeatable).")
+    ] = 0,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Show only errors (overrides --verbose).")
+    ] = False,
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", "-V", is_eager=True, callback=_show_version, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    ctx.obj = Output(verbosity=-1 if quiet else min(verbose, 2))
+
+
+SpecPath = Annotated[
+    Path,
+    typer.Argument(
+        help="The stack specification to read.",
+        show_default=True,
+    ),
+]
+Include = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--include",
+        metavar="PATTERN",
+        help="Only work on layers whose build name matches this fnmatch pattern "
+        "(repeatable); their dependencies and the layers derived from them come too.",
+    ),
+]
+AllowMissing = Annotated[
+    bool,
+    typer.Option(
+        "--allow-missing/--no-allow-missing",
+        help="Warn instead of failing when an --include pattern matches no layer.",
+    ),
+]
+BuildDir = Annotated[
+    Path,
+    typer.Option(
+        "--build-dir",
+        metavar="DIR",
+        help="Build folder, relative to the spec's folder (accepted for compatibility; "
+        "show reads no build output).",
+    ),
+]
+Json = Annotated[
+    bool, typer.Option("--json/--no-json", help="Print machine-readable JSON instead of a tree.")
+]
+
+
+def _run_guarded(action: Callable[[], None]) -> None:
+    """Run *action*, turning venvstacks errors into messages and exit code 1."""
+    try:
+        action()
+    except SpecError as exc:
+        for problem in exc.problems:
+            typer.echo(f"error: {problem.render()}", err=True)
+        raise typer.Exit(1) from None
+    except VenvStacksError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    spec_path: SpecPath = Path("venvstacks.toml"),
+    include: Include = None,
+    allow_missing: AllowMissing = False,
+    build_dir: BuildDir = Path("_build"),  # noqa: ARG001 (accepted for venvstacks 0.8 compatibility)
+    json: Json = False,
+) -> None:
+    """Show the layers of a stack, their dependencies and whether they are locked.
+
+    Layers are listed per kind in definition order; each framework and application
+    lists the layers it runs on in sys.path order.  '*' marks a layer without a
+    valid lock; 'name -> name@N' shows the deployed name of a versioned layer.
+    """
+    output: Output = ctx.obj
+
+    def action() -> None:
+        status = show_stack(spec_path, include or (), allow_missing=allow_missing)
+        for warning in status.spec.warnings:
+            output.warn(warning)
+        for pattern in status.unmatched_patterns:
+            output.warn(f"no layers match {pattern!r}")
+        output.detail(f"{spec_path}: {len(status.spec.graph.layers)} layers, {len(status.layers)} selected")
+        if json:
+            sys.stdout.write(render_status_json(status))
+        else:
+            Console(highlight=False, soft_wrap=True).print(render_status_tree(status))
+
+    _run_guarded(action)
+
+
+def main() -> None:
+    """Run the ``venvstacks`` command line."""
+    app(prog_name="venvstacks")

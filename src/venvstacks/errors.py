@@ -1,0 +1,53 @@
+"""The exceptions venvstacks raises for problems a user can fix.
+
+Every stage raises its own subclass of `VenvStacksError`; only the CLI turns them
+into exit codes.  Anything else escaping the library is a bug in venvstacks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in an input file, located as precisely as we can.
+
+    ``where`` is a TOML path such as ``frameworks[1].requirements[0]`` (or a
+    ``line L, column C`` position for syntax errors); ``layer`` is the build name
+    of the layer the problem belongs to, when there is one.
+    """
+
+    file: str
+    message: str
+    where: str = ""
+    layer: str = ""
+
+    def render(self) -> str:
+        """Return the single line shown to the user for this problem."""
+        parts = [self.file]
+        if self.layer:
+            parts.append(self.layer)
+        if self.where:
+            parts.append(self.where)
+        parts.append(self.message)
+        return ": ".join(parts)
+
+
+class VenvStacksError(Exception):
+    """Base class of every error a user can act on."""
+
+
+class SpecError(VenvStacksError):
+    """The stack specification (or its uv configuration) is invalid.
+
+    Carries every problem found, so the user can fix them all in one pass.
+    """
+
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(p.render() for p in self.problems))
+
+
+class SelectionError(VenvStacksError):
+    """A ``--include`` (or similar) layer pattern selected nothing."""

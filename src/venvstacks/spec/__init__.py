@@ -1,0 +1,1 @@
+"""Stage 1: read ``venvstacks.toml`` into a validated `StackSpec` and its layer graph."""

@@ -1,0 +1,124 @@
+"""Package indexes: the uv configuration venvstacks reads, and per-layer index choices.
+
+The baseline uv settings come from ``[tool.uv]`` in the spec or, when that table
+is absent, from ``venvstacks.uv.toml`` beside it.  Named ``[[index]]`` entries
+are the vocabulary of the layer fields ``package_indexes``, ``priority_indexes``
+and ``index_overrides``.  ``package_indexes`` choices are inherited by upper
+layers; a conflicting choice must be accepted explicitly with ``index_overrides``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from venvstacks.spec.models import UvConfigModel
+
+
+@dataclass(frozen=True)
+class UvSettings:
+    """The stack's baseline uv settings.
+
+    ``settings`` is the table exactly as written (passed on to uv by later
+    stages); ``index_names`` are the names of its named indexes and ``sources``
+    maps normalised package names to the index each must come from.
+    """
+
+    source: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    index_names: tuple[str, ...] = ()
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+
+def compute_uv_settings(
+    model: UvConfigModel, raw: Mapping[str, Any], source: str
+) -> tuple[UvSettings, list[tuple[tuple[str | int, ...], str]]]:
+    """Check the indexes and sources of a uv table.
+
+    Returns the settings and a list of ``(location, message)`` problems, the
+    location being relative to the uv table.
+    """
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    names: list[str] = []
+    for position, index in enumerate(model.index):
+        if index.name is None:
+            continue
+        if index.name in names:
+            problems.append(
+                (("index", position, "name"), f"index name {index.name!r} is already used by an earlier index")
+            )
+        else:
+            names.append(index.name)
+    sources: dict[str, str] = {}
+    for package, source_entry in model.sources.items():
+        normalised = canonicalize_name(package)
+        if normalised in sources:
+            problems.append(
+                (("sources", package), f"multiple sources for {normalised!r} after name normalization; keep one")
+            )
+            continue
+        if source_entry.index not in names:
+            problems.append(
+                (
+                    ("sources", package, "index"),
+                    f"source for {package!r} references an unknown package index "
+                    f"{source_entry.index!r}{_known(names)}",
+                )
+            )
+        sources[normalised] = source_entry.index
+    return UvSettings(source, dict(raw), tuple(names), sources), problems
+
+
+def _known(names: Sequence[str]) -> str:
+    if not names:
+        return "; define it with a named [[tool.uv.index]] entry"
+    return f"; named indexes are {', '.join(repr(n) for n in names)}"
+
+
+def check_index_name(name: str, settings: UvSettings) -> str | None:
+    """Return a problem message if *name* is not a named index of *settings*."""
+    if name in settings.index_names:
+        return None
+    return f"unknown package index {name!r}{_known(settings.index_names)}"
+
+
+def merge_package_indexes(
+    inherited: Sequence[tuple[str, Mapping[str, str]]],
+    own: Mapping[str, str],
+    overrides: Mapping[str, str],
+) -> tuple[dict[str, str], list[str]]:
+    """Combine inherited per-package index choices with a layer's own.
+
+    *inherited* lists ``(layer label, merged map)`` for each dependency in
+    ``sys.path`` order; earlier entries win.  A later dependency (or the layer's
+    own entry) that picks a different index for a package is an error unless
+    *overrides* maps the rejected index name to the kept one (``{later =
+    "earlier"}`` between dependencies, ``{inherited = "own"}`` for own entries).
+    Keys must already be normalised.  Returns the merged map and problem messages.
+    """
+    merged: dict[str, str] = {}
+    origin: dict[str, str] = {}
+    problems: list[str] = []
+    for label, mapping in inherited:
+        for package, index in mapping.items():
+            kept = merged.get(package)
+            if kept is None:
+                merged[package] = index
+                origin[package] = label
+            elif kept != index and overrides.get(index) != kept:
+                problems.append(
+                    f"{origin[package]!r} gets {package!r} from index {kept!r} but {label!r} gets it "
+                    f"from {index!r}; to accept this, add index_overrides = {{{index} = \"{kept}\"}}"
+                )
+    for package, index in own.items():
+        kept = merged.get(package)
+        if kept is not None and kept != index and overrides.get(kept) != index:
+            problems.append(
+                f"package_indexes picks index {index!r} for {package!r} but {origin[package]!r} "
+                f"gets it from {kept!r}; to accept this, add index_overrides = {{{kept} = \"{index}\"}}"
+            )
+        merged[package] = index
+    return merged, problems

@@ -1,0 +1,240 @@
+"""Read ``venvstacks.toml`` (and ``venvstacks.uv.toml``) into a validated `StackSpec`.
+
+Loading collects every problem in the files before giving up, so the user can fix
+them all at once; each problem names the file, the layer and the TOML path.
+Obsolete fields that venvstacks 0.8 still accepted produce warnings.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from venvstacks.errors import Problem, SpecError
+from venvstacks.spec.graph import LayerEntry, LayerGraph, compute_layer_graph
+from venvstacks.spec.indexes import UvSettings, compute_uv_settings
+from venvstacks.spec.models import (
+    KIND_FIELDS,
+    ApplicationSpecModel,
+    FrameworkSpecModel,
+    LayerSpecModel,
+    RuntimeSpecModel,
+    StackFileModel,
+    UvConfigModel,
+)
+from venvstacks.spec.naming import LayerKind, LayerName, compute_build_name
+from venvstacks.spec.problems import problems_from_validation_error, render_toml_path, suggest
+
+UV_CONFIG_NAME = "venvstacks.uv.toml"
+
+_MODELS: dict[LayerKind, type[LayerSpecModel]] = {
+    LayerKind.RUNTIME: RuntimeSpecModel,
+    LayerKind.FRAMEWORK: FrameworkSpecModel,
+    LayerKind.APPLICATION: ApplicationSpecModel,
+}
+_TOP_LEVEL_KEYS = ("runtimes", "frameworks", "applications", "tool")
+_TOML_POSITION = re.compile(r"(?P<message>.*) \(at (?P<where>line \d+, column \d+|end of document)\)")
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    """A validated stack specification.
+
+    ``path`` is the spec file as the user named it (used in messages), and
+    ``spec_dir`` the folder that relative paths in it are resolved against.
+    """
+
+    path: Path
+    graph: LayerGraph
+    uv: UvSettings
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def spec_dir(self) -> Path:
+        """The folder holding the spec file."""
+        return self.path.parent
+
+
+def load_stack_spec(path: Path) -> StackSpec:
+    """Load and validate the stack specification at *path*.
+
+    Raises `SpecError` listing every problem found.
+    """
+    file = str(path)
+    data = _load_toml(path, file)
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    try:
+        top = StackFileModel.model_validate(data)
+    except ValidationError as exc:
+        # The layer arrays themselves are malformed: nothing below can be checked.
+        raise SpecError(problems_from_validation_error(exc, file=file)) from None
+    for key in data:
+        if key not in _TOP_LEVEL_KEYS:
+            warnings.append(
+                f"{file}: unknown top-level key {key!r} is ignored{suggest(key, _TOP_LEVEL_KEYS)}"
+            )
+    uv, uv_problems = _load_uv_settings(path, top.tool, warnings)
+    problems.extend(uv_problems)
+    entries: list[LayerEntry] = []
+    for kind, tables in (
+        (LayerKind.RUNTIME, top.runtimes),
+        (LayerKind.FRAMEWORK, top.frameworks),
+        (LayerKind.APPLICATION, top.applications),
+    ):
+        for position, table in enumerate(tables):
+            entries.append(_validate_layer(file, kind, position, table, problems, warnings))
+    graph, graph_problems = compute_layer_graph(entries, uv)
+    problems.extend(Problem(file, message, where, layer) for layer, where, message in graph_problems)
+    problems.extend(_check_module_files(file, path.parent, entries))
+    if problems:
+        raise SpecError(problems)
+    return StackSpec(path=path, graph=graph, uv=uv, warnings=tuple(warnings))
+
+
+def _load_toml(path: Path, file: str) -> dict[str, Any]:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise SpecError(
+            [Problem(file, "file not found; pass the path of a stack specification (venvstacks.toml)")]
+        ) from None
+    except IsADirectoryError:
+        raise SpecError(
+            [Problem(file, "is a folder; pass the path of a stack specification file inside it")]
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise SpecError([Problem(file, f"is not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = _TOML_POSITION.fullmatch(str(exc))
+        message, where = (match["message"], match["where"]) if match else (str(exc), "")
+        raise SpecError([Problem(file, f"invalid TOML: {message}", where)]) from None
+
+
+def _load_uv_settings(
+    spec_path: Path, tool: Mapping[str, Any], warnings: list[str]
+) -> tuple[UvSettings, list[Problem]]:
+    """Read ``[tool.uv]``, or ``venvstacks.uv.toml`` when the spec has no such table."""
+    uv_path = spec_path.with_name(UV_CONFIG_NAME)
+    if "uv" in tool:
+        if uv_path.exists():
+            warnings.append(f"{uv_path}: ignored, because {spec_path} has a [tool.uv] table")
+        file, prefix, raw = str(spec_path), ("tool", "uv"), tool["uv"]
+    elif uv_path.exists():
+        file, prefix, raw = str(uv_path), (), _load_toml(uv_path, str(uv_path))
+    else:
+        return UvSettings(source=""), []
+    if not isinstance(raw, dict):
+        return UvSettings(source=file), [
+            Problem(file, f"expected a table, got {type(raw).__name__}", render_toml_path(prefix))
+        ]
+    try:
+        model = UvConfigModel.model_validate(raw)
+    except ValidationError as exc:
+        return UvSettings(source=file), problems_from_validation_error(exc, file=file, prefix=prefix)
+    settings, problems = compute_uv_settings(model, raw, file)
+    return settings, [
+        Problem(file, message, render_toml_path((*prefix, *loc))) for loc, message in problems
+    ]
+
+
+def _validate_layer(
+    file: str,
+    kind: LayerKind,
+    position: int,
+    table: Mapping[str, Any],
+    problems: list[Problem],
+    warnings: list[str],
+) -> LayerEntry:
+    """Validate one layer table; record its problems and return its entry."""
+    raw_name = table.get("name")
+    name = raw_name if isinstance(raw_name, str) else None
+    label = compute_build_name(kind, LayerName(name)) if name is not None else ""
+    where = f"{kind.value}[{position}]"
+    fields = dict(table)
+    ok = True
+    if "build_requirements" in fields:
+        del fields["build_requirements"]
+        warnings.append(
+            f"{file}: {label or where}: {where}.build_requirements is obsolete and ignored; remove it"
+        )
+    if "fully_versioned_name" in fields and kind is LayerKind.RUNTIME:
+        if "python_implementation" in fields:
+            problems.append(
+                Problem(
+                    file,
+                    "sets both 'python_implementation' and the obsolete 'fully_versioned_name'; "
+                    "remove 'fully_versioned_name'",
+                    f"{where}.fully_versioned_name",
+                    label,
+                )
+            )
+            ok = False
+        else:
+            warnings.append(
+                f"{file}: {label or where}: {where}.fully_versioned_name is obsolete; "
+                "rename it to 'python_implementation'"
+            )
+            fields["python_implementation"] = fields["fully_versioned_name"]
+        del fields["fully_versioned_name"]
+    for key in list(fields):
+        owners = [other for other, keys in KIND_FIELDS.items() if key in keys and other != kind.value]
+        if key not in KIND_FIELDS[kind.value] and owners:
+            problems.append(
+                Problem(
+                    file,
+                    f"{key!r} can't be set in [[{kind.value}]]; it is only valid in "
+                    + " and ".join(f"[[{owner}]]" for owner in owners),
+                    f"{where}.{key}",
+                    label,
+                )
+            )
+            del fields[key]
+            ok = False
+    model_type = _MODELS[kind]
+    try:
+        model: LayerSpecModel | None = model_type.model_validate(fields)
+    except ValidationError as exc:
+        problems.extend(
+            problems_from_validation_error(
+                exc,
+                file=file,
+                prefix=(kind.value, position),
+                layer_of=lambda _loc: label,
+                valid_keys=lambda _loc: model_type.model_fields,
+            )
+        )
+        model = None
+    return LayerEntry(kind, position, model if ok else None, name)
+
+
+def _check_module_files(file: str, spec_dir: Path, entries: Iterable[LayerEntry]) -> list[Problem]:
+    """Check that every application's launch and support modules exist."""
+    problems = []
+    for entry in entries:
+        model = entry.model
+        if not isinstance(model, ApplicationSpecModel):
+            continue
+        label = compute_build_name(entry.kind, LayerName(model.name))
+        modules = [("launch module", "launch_module", model.launch_module)]
+        modules += [
+            ("support module", f"support_modules[{n}]", text) for n, text in enumerate(model.support_modules)
+        ]
+        for noun, key, text in modules:
+            target = spec_dir / text
+            message = None
+            if not target.exists():
+                message = f"{noun} {text!r} does not exist (paths are relative to the folder holding {file})"
+            elif not target.is_dir() and target.suffix != ".py":
+                message = f"{noun} {text!r} must be a .py file or a package folder"
+            if message:
+                problems.append(Problem(file, message, f"{entry.toml_path}.{key}", label))
+    return problems
