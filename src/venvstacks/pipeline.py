@@ -42,13 +42,17 @@ def _layer_status(layer: Layer, dependencies: tuple[LayerStatus, ...] = ()) -> L
     return LayerStatus(
         kind=layer.kind,
         build_name=layer.build_name,
-        deployed_name=compute_deployed_name(layer.build_name, versioned=layer.versioned, lock_version=None),
+        deployed_name=compute_deployed_name(
+            layer.build_name, versioned=layer.versioned, lock_version=None
+        ),
         has_valid_lock=False,
         dependencies=dependencies,
     )
 
 
-def show_stack(spec_path: Path, patterns: Sequence[str] = (), *, allow_missing: bool = False) -> StackStatus:
+def show_stack(
+    spec_path: Path, patterns: Sequence[str] = (), *, allow_missing: bool = False
+) -> StackStatus:
     """Load a stack and describe the selected layers and their dependencies.
 
     With *patterns*, the matching layers, the layers they run on and the layers

@@ -67,7 +67,11 @@ def _global_options(
     _version: Annotated[
         bool,
         typer.Option(
-            "--version", "-V", is_eager=True, callback=_show_version, help="Show the version and exit."
+            "--version",
+            "-V",
+            is_eager=True,
+            callback=_show_version,
+            help="Show the version and exit.",
         ),
     ] = False,
 ) -> None:
@@ -147,7 +151,9 @@ def show(
             output.warn(warning)
         for pattern in status.unmatched_patterns:
             output.warn(f"no layers match {pattern!r}")
-        output.detail(f"{spec_path}: {len(status.spec.graph.layers)} layers, {len(status.layers)} selected")
+        output.detail(
+            f"{spec_path}: {len(status.spec.graph.layers)} layers, {len(status.layers)} selected"
+        )
         if json:
             sys.stdout.write(render_status_json(status))
         else:

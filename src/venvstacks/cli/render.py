@@ -25,7 +25,7 @@ def render_layer_label(status: LayerStatus) -> str:
     """
     marker = "" if status.has_valid_lock else "*"
     label = f"{marker}{status.build_name}"
-    if status.deployed_name != status.build_name:
+    if str(status.deployed_name) != str(status.build_name):
         label += f" -> {status.deployed_name}"
     return label
 
@@ -53,7 +53,9 @@ def _layer_json(status: LayerStatus, *, with_dependencies: bool) -> dict[str, An
         "selected_operations": None,
     }
     if with_dependencies:
-        data["dependencies"] = [_layer_json(dep, with_dependencies=False) for dep in status.dependencies]
+        data["dependencies"] = [
+            _layer_json(dep, with_dependencies=False) for dep in status.dependencies
+        ]
     return data
 
 

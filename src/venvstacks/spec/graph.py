@@ -27,7 +27,6 @@ from venvstacks.spec.models import (
     RuntimeSpecModel,
 )
 from venvstacks.spec.naming import (
-    RESERVED_RUNTIME_PREFIXES,
     BuildName,
     LayerKind,
     LayerName,
@@ -169,7 +168,7 @@ def compute_layer_graph(
             context.report(
                 compute_build_name(entry.kind, LayerName(model.name)),
                 f"{entry.toml_path}.name",
-                f"{entry.kind.title} name {model.name!r} is already defined at "
+                f"{entry.kind.noun} name {model.name!r} is already defined at "
                 f"{entry.kind.value}[{first}]; names must be distinct within [[{entry.kind.value}]]",
             )
             continue
@@ -179,78 +178,65 @@ def compute_layer_graph(
     return LayerGraph(tuple(context.resolved.values())), context.problems
 
 
+@dataclass(frozen=True)
+class _Inherited:
+    """What a layer takes from the layers it runs on."""
+
+    runtime: Layer | None
+    frameworks: tuple[Layer, ...]
+    python_implementation: str
+    platforms: tuple[TargetPlatform, ...]
+    package_indexes: list[tuple[str, Mapping[str, str]]]
+
+
 def _resolve(context: _Context, entry: LayerEntry, model: LayerSpecModel) -> Layer | None:
     kind, path = entry.kind, entry.toml_path
     label = compute_build_name(kind, LayerName(model.name))
-    ok = True
-    if isinstance(model, RuntimeSpecModel):
-        for prefix in RESERVED_RUNTIME_PREFIXES:
-            if model.name.startswith(prefix):
-                context.report(
-                    label,
-                    f"{path}.name",
-                    f"runtime name {model.name!r} starts with reserved prefix {prefix!r}; "
-                    "rename the runtime (framework and application build names use that prefix)",
-                )
-                ok = False
-        runtime, frameworks, implementation = None, (), model.python_implementation
-        inherited_platforms: tuple[TargetPlatform, ...] = ALL_PLATFORMS
-        inherited_indexes: list[tuple[str, Mapping[str, str]]] = []
-    else:
-        assert isinstance(model, LayeredSpecModel)
-        resolved = _resolve_dependencies(context, entry, label, model)
-        if resolved is None:
-            return None
-        runtime_layer, framework_layers = resolved
-        runtime = runtime_layer.name
-        frameworks = tuple(layer.name for layer in framework_layers)
-        implementation = runtime_layer.python_implementation
-        inherited_platforms = sort_platforms(
-            frozenset.intersection(
-                *(frozenset(dep.platforms) for dep in (*framework_layers, runtime_layer))
-            )
-        )
-        # With frameworks, each linearised framework's merged map is inherited in
-        # sys.path order (it already holds what that framework inherited); with
-        # only a runtime, the runtime's map is.
-        inherited_indexes = [
-            (dep.build_name, context.merged_indexes[dep.kind, dep.name])
-            for dep in framework_layers or (runtime_layer,)
-        ]
-    platforms = _check_platforms(context, path, label, model, inherited_platforms)
+    # Checks that need no other layer come first, so they are reported even when
+    # the layer's dependencies can't be resolved.
     own_indexes = _check_indexes(context, path, label, model)
-    if platforms is None or own_indexes is None or not ok:
+    launch, support = _check_modules(context, path, label, model)
+    inherited = _inherit(context, entry, label, model)
+    if inherited is None:
         return None
-    merged, index_problems = merge_package_indexes(inherited_indexes, own_indexes, model.index_overrides)
+    platforms = _check_platforms(context, path, label, model, inherited.platforms)
+    if platforms is None or own_indexes is None:
+        return None
+    merged, index_problems = merge_package_indexes(
+        inherited.package_indexes, own_indexes, model.index_overrides
+    )
     for message in index_problems:
         context.report(label, f"{path}.package_indexes", message)
     context.merged_indexes[kind, model.name] = merged
-    launch, support = _check_modules(context, path, label, model)
     return Layer(
         kind=kind,
         name=LayerName(model.name),
         toml_path=path,
         requirements=tuple(Requirement(text) for text in model.requirements),
         platforms=platforms,
-        python_implementation=implementation,
+        python_implementation=inherited.python_implementation,
         versioned=model.versioned,
         linux_target=model.linux_target,
         macosx_target=model.macosx_target,
         dynlib_exclude=model.dynlib_exclude,
         package_indexes=own_indexes,
         priority_indexes=model.priority_indexes,
-        runtime=runtime,
-        frameworks=frameworks,
+        runtime=None if inherited.runtime is None else inherited.runtime.name,
+        frameworks=tuple(layer.name for layer in inherited.frameworks),
         launch_module=launch,
         support_modules=support,
     )
 
 
-def _resolve_dependencies(
-    context: _Context, entry: LayerEntry, label: str, model: LayeredSpecModel
-) -> tuple[Layer, tuple[Layer, ...]] | None:
-    """Return ``(runtime, linearised frameworks)`` or ``None`` after reporting why not."""
-    kind, path = entry.kind, entry.toml_path
+def _inherit(
+    context: _Context, entry: LayerEntry, label: str, model: LayerSpecModel
+) -> _Inherited | None:
+    """Resolve the layers *model* runs on; ``None`` after reporting why they can't be."""
+    if isinstance(model, RuntimeSpecModel):
+        return _Inherited(None, (), model.python_implementation, ALL_PLATFORMS, [])
+    if not isinstance(model, LayeredSpecModel):
+        raise TypeError(f"unexpected layer model {type(model).__name__}")
+    path = entry.toml_path
     if model.runtime is not None and model.frameworks is not None:
         context.report(
             label,
@@ -259,7 +245,15 @@ def _resolve_dependencies(
             "(the runtime of a layer with frameworks is the runtime of those frameworks)",
         )
         return None
-    if model.runtime is None and not model.frameworks:
+    if model.runtime is not None:
+        runtime = _find(
+            context, entry, LayerKind.RUNTIME, model.runtime, where=f"{path}.runtime", label=label
+        )
+        frameworks: tuple[Layer, ...] | None = ()
+    elif model.frameworks:
+        frameworks = _resolve_frameworks(context, entry, label, model.frameworks)
+        runtime = None if not frameworks else _runtime_of(context, frameworks[0])
+    else:
         context.report(
             label,
             path,
@@ -267,31 +261,57 @@ def _resolve_dependencies(
             "non-empty list of framework names",
         )
         return None
-    if model.runtime is not None:
-        runtime = _find(context, entry, LayerKind.RUNTIME, model.runtime, f"{path}.runtime", label)
-        return None if runtime is None else (runtime, ())
-    assert model.frameworks is not None
+    if runtime is None or frameworks is None:
+        return None
+    dependencies = (*frameworks, runtime)
+    return _Inherited(
+        runtime=runtime,
+        frameworks=frameworks,
+        python_implementation=runtime.python_implementation,
+        platforms=sort_platforms(
+            frozenset.intersection(*(frozenset(dep.platforms) for dep in dependencies))
+        ),
+        # With frameworks, each linearised framework's merged map is inherited in
+        # sys.path order (it already holds what that framework inherited); with
+        # only a runtime, the runtime's map is.
+        package_indexes=[
+            (dep.build_name, context.merged_indexes[dep.kind, dep.name])
+            for dep in frameworks or (runtime,)
+        ],
+    )
+
+
+def _runtime_of(context: _Context, layer: Layer) -> Layer:
+    """Return the runtime layer *layer* runs on (a runtime runs on itself)."""
+    if layer.runtime is None:
+        return layer
+    return context.resolved[LayerKind.RUNTIME, layer.runtime]
+
+
+def _resolve_frameworks(
+    context: _Context, entry: LayerEntry, label: str, names: tuple[str, ...]
+) -> tuple[Layer, ...] | None:
+    """Return the C3-linearised frameworks for *names*, or ``None`` after reporting why not."""
+    path = entry.toml_path
     declared: list[Layer] = []
     complete = True
-    for position, name in enumerate(model.frameworks):
+    for position, name in enumerate(names):
         where = f"{path}.frameworks[{position}]"
-        if name in model.frameworks[:position]:
+        if name in names[:position]:
             context.report(label, where, f"framework {name!r} is listed twice; list it once")
             complete = False
-            continue
-        if kind is LayerKind.FRAMEWORK and name == model.name:
+        elif entry.kind is LayerKind.FRAMEWORK and name == entry.name:
             context.report(label, where, "a framework can't depend on itself")
             complete = False
-            continue
-        framework = _find(context, entry, LayerKind.FRAMEWORK, name, where, label)
-        if framework is None:
-            complete = False
         else:
-            declared.append(framework)
+            framework = _find(context, entry, LayerKind.FRAMEWORK, name, where=where, label=label)
+            if framework is None:
+                complete = False
+            else:
+                declared.append(framework)
     if not complete:
         return None
-    runtimes = {framework.runtime for framework in declared}
-    if len(runtimes) > 1:
+    if len({framework.runtime for framework in declared}) > 1:
         uses = ", ".join(f"{f.name!r} uses runtime {f.runtime!r}" for f in declared)
         context.report(
             label,
@@ -315,14 +335,11 @@ def _resolve_dependencies(
             "the frameworks it depends on",
         )
         return None
-    frameworks = tuple(context.resolved[LayerKind.FRAMEWORK, name] for name in order)
-    runtime_name = declared[0].runtime
-    assert runtime_name is not None
-    return context.resolved[LayerKind.RUNTIME, runtime_name], frameworks
+    return tuple(context.resolved[LayerKind.FRAMEWORK, name] for name in order)
 
 
 def _find(
-    context: _Context, referrer: LayerEntry, kind: LayerKind, name: str, where: str, label: str
+    context: _Context, referrer: LayerEntry, kind: LayerKind, name: str, *, where: str, label: str
 ) -> Layer | None:
     """Look up a referenced layer; report an unknown name unless it is defined (but invalid)."""
     found = context.resolved.get((kind, name))
@@ -331,12 +348,12 @@ def _find(
     position = context.declared.get((kind, name))
     if position is None:
         candidates = [n for (k, n) in context.declared if k is kind]
-        context.report(label, where, f"unknown {kind.title} {name!r}{suggest(name, candidates)}")
+        context.report(label, where, f"unknown {kind.noun} {name!r}{suggest(name, candidates)}")
     elif kind is referrer.kind and position > referrer.position:
         context.report(
             label,
             where,
-            f"{kind.title} {name!r} is defined below this layer (at {kind.value}[{position}]); "
+            f"{kind.noun} {name!r} is defined below this layer (at {kind.value}[{position}]); "
             "move its entry above the layers that use it",
         )
     # Otherwise the referenced layer exists but has problems of its own, already reported.
@@ -376,7 +393,11 @@ def _check_indexes(
         normalised = canonicalize_name(package)
         where = f"{path}.package_indexes.{package}"
         if normalised in own:
-            context.report(label, where, f"multiple sources for {normalised!r} after name normalization; keep one")
+            context.report(
+                label,
+                where,
+                f"multiple sources for {normalised!r} after name normalization; keep one",
+            )
             ok = False
         problem = check_index_name(index, context.uv)
         if problem:

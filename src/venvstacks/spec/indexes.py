@@ -48,7 +48,10 @@ def compute_uv_settings(
             continue
         if index.name in names:
             problems.append(
-                (("index", position, "name"), f"index name {index.name!r} is already used by an earlier index")
+                (
+                    ("index", position, "name"),
+                    f"index name {index.name!r} is already used by an earlier index",
+                )
             )
         else:
             names.append(index.name)
@@ -57,15 +60,20 @@ def compute_uv_settings(
         normalised = canonicalize_name(package)
         if normalised in sources:
             problems.append(
-                (("sources", package), f"multiple sources for {normalised!r} after name normalization; keep one")
+                (
+                    ("sources", package),
+                    f"multiple sources for {normalised!r} after name normalization; keep one",
+                )
             )
             continue
         if source_entry.index not in names:
             problems.append(
                 (
                     ("sources", package, "index"),
-                    f"source for {package!r} references an unknown package index "
-                    f"{source_entry.index!r}{_known(names)}",
+                    (
+                        f"source for {package!r} references an unknown package index "
+                        f"{source_entry.index!r}{_known(names)}"
+                    ),
                 )
             )
         sources[normalised] = source_entry.index
@@ -111,14 +119,14 @@ def merge_package_indexes(
             elif kept != index and overrides.get(index) != kept:
                 problems.append(
                     f"{origin[package]!r} gets {package!r} from index {kept!r} but {label!r} gets it "
-                    f"from {index!r}; to accept this, add index_overrides = {{{index} = \"{kept}\"}}"
+                    f'from {index!r}; to accept this, add index_overrides = {{{index} = "{kept}"}}'
                 )
     for package, index in own.items():
         kept = merged.get(package)
         if kept is not None and kept != index and overrides.get(kept) != index:
             problems.append(
                 f"package_indexes picks index {index!r} for {package!r} but {origin[package]!r} "
-                f"gets it from {kept!r}; to accept this, add index_overrides = {{{kept} = \"{index}\"}}"
+                f'gets it from {kept!r}; to accept this, add index_overrides = {{{kept} = "{index}"}}'
             )
         merged[package] = index
     return merged, problems

@@ -29,7 +29,12 @@ from venvstacks.spec.models import (
     UvConfigModel,
 )
 from venvstacks.spec.naming import LayerKind, LayerName, compute_build_name
-from venvstacks.spec.problems import problems_from_validation_error, render_toml_path, suggest
+from venvstacks.spec.problems import (
+    describe_toml_value,
+    problems_from_validation_error,
+    render_toml_path,
+    suggest,
+)
 
 UV_CONFIG_NAME = "venvstacks.uv.toml"
 
@@ -39,7 +44,11 @@ _MODELS: dict[LayerKind, type[LayerSpecModel]] = {
     LayerKind.APPLICATION: ApplicationSpecModel,
 }
 _TOP_LEVEL_KEYS = ("runtimes", "frameworks", "applications", "tool")
-_TOML_POSITION = re.compile(r"(?P<message>.*) \(at (?P<where>line \d+, column \d+|end of document)\)")
+_KIND_ORDER = tuple(kind.value for kind in LayerKind)
+_LAYER_PATH = re.compile(r"(?P<kind>[a-z]+)\[(?P<position>\d+)\]")
+_TOML_POSITION = re.compile(
+    r"(?P<message>.*) \(at (?P<where>line \d+, column \d+|end of document)\)"
+)
 
 
 @dataclass(frozen=True)
@@ -75,27 +84,38 @@ def load_stack_spec(path: Path) -> StackSpec:
     except ValidationError as exc:
         # The layer arrays themselves are malformed: nothing below can be checked.
         raise SpecError(problems_from_validation_error(exc, file=file)) from None
-    for key in data:
-        if key not in _TOP_LEVEL_KEYS:
-            warnings.append(
-                f"{file}: unknown top-level key {key!r} is ignored{suggest(key, _TOP_LEVEL_KEYS)}"
-            )
+    warnings.extend(
+        f"{file}: unknown top-level key {key!r} is ignored{suggest(key, _TOP_LEVEL_KEYS)}"
+        for key in data
+        if key not in _TOP_LEVEL_KEYS
+    )
     uv, uv_problems = _load_uv_settings(path, top.tool, warnings)
     problems.extend(uv_problems)
-    entries: list[LayerEntry] = []
-    for kind, tables in (
-        (LayerKind.RUNTIME, top.runtimes),
-        (LayerKind.FRAMEWORK, top.frameworks),
-        (LayerKind.APPLICATION, top.applications),
-    ):
-        for position, table in enumerate(tables):
-            entries.append(_validate_layer(file, kind, position, table, problems, warnings))
+    entries = [
+        _validate_layer(file, kind, position, table, problems=problems, warnings=warnings)
+        for kind, tables in (
+            (LayerKind.RUNTIME, top.runtimes),
+            (LayerKind.FRAMEWORK, top.frameworks),
+            (LayerKind.APPLICATION, top.applications),
+        )
+        for position, table in enumerate(tables)
+    ]
     graph, graph_problems = compute_layer_graph(entries, uv)
-    problems.extend(Problem(file, message, where, layer) for layer, where, message in graph_problems)
+    problems.extend(
+        Problem(file, message, where, layer) for layer, where, message in graph_problems
+    )
     problems.extend(_check_module_files(file, path.parent, entries))
     if problems:
-        raise SpecError(problems)
+        raise SpecError(sorted(problems, key=_file_order))
     return StackSpec(path=path, graph=graph, uv=uv, warnings=tuple(warnings))
+
+
+def _file_order(problem: Problem) -> tuple[str, int, int]:
+    """Sort key putting problems in the order of the layers they belong to."""
+    match = _LAYER_PATH.match(problem.where)
+    if match is None:
+        return (problem.file, -1, 0)
+    return (problem.file, _KIND_ORDER.index(match["kind"]), int(match["position"]))
 
 
 def _load_toml(path: Path, file: str) -> dict[str, Any]:
@@ -103,14 +123,20 @@ def _load_toml(path: Path, file: str) -> dict[str, Any]:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise SpecError(
-            [Problem(file, "file not found; pass the path of a stack specification (venvstacks.toml)")]
+            [
+                Problem(
+                    file, "file not found; pass the path of a stack specification (venvstacks.toml)"
+                )
+            ]
         ) from None
     except IsADirectoryError:
         raise SpecError(
             [Problem(file, "is a folder; pass the path of a stack specification file inside it")]
         ) from None
     except UnicodeDecodeError as exc:
-        raise SpecError([Problem(file, f"is not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+        raise SpecError(
+            [Problem(file, f"is not UTF-8 text ({exc.reason} at byte {exc.start})")]
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -127,19 +153,24 @@ def _load_uv_settings(
     if "uv" in tool:
         if uv_path.exists():
             warnings.append(f"{uv_path}: ignored, because {spec_path} has a [tool.uv] table")
-        file, prefix, raw = str(spec_path), ("tool", "uv"), tool["uv"]
+        prefix: tuple[str, ...] = ("tool", "uv")
+        file, raw = str(spec_path), tool["uv"]
     elif uv_path.exists():
         file, prefix, raw = str(uv_path), (), _load_toml(uv_path, str(uv_path))
     else:
         return UvSettings(source=""), []
     if not isinstance(raw, dict):
         return UvSettings(source=file), [
-            Problem(file, f"expected a table, got {type(raw).__name__}", render_toml_path(prefix))
+            Problem(
+                file, f"expected a table, got {describe_toml_value(raw)}", render_toml_path(prefix)
+            )
         ]
     try:
         model = UvConfigModel.model_validate(raw)
     except ValidationError as exc:
-        return UvSettings(source=file), problems_from_validation_error(exc, file=file, prefix=prefix)
+        return UvSettings(source=file), problems_from_validation_error(
+            exc, file=file, prefix=prefix
+        )
     settings, problems = compute_uv_settings(model, raw, file)
     return settings, [
         Problem(file, message, render_toml_path((*prefix, *loc))) for loc, message in problems
@@ -151,6 +182,7 @@ def _validate_layer(
     kind: LayerKind,
     position: int,
     table: Mapping[str, Any],
+    *,
     problems: list[Problem],
     warnings: list[str],
 ) -> LayerEntry:
@@ -186,7 +218,9 @@ def _validate_layer(
             fields["python_implementation"] = fields["fully_versioned_name"]
         del fields["fully_versioned_name"]
     for key in list(fields):
-        owners = [other for other, keys in KIND_FIELDS.items() if key in keys and other != kind.value]
+        owners = [
+            other for other, keys in KIND_FIELDS.items() if key in keys and other != kind.value
+        ]
         if key not in KIND_FIELDS[kind.value] and owners:
             problems.append(
                 Problem(
@@ -226,7 +260,8 @@ def _check_module_files(file: str, spec_dir: Path, entries: Iterable[LayerEntry]
         label = compute_build_name(entry.kind, LayerName(model.name))
         modules = [("launch module", "launch_module", model.launch_module)]
         modules += [
-            ("support module", f"support_modules[{n}]", text) for n, text in enumerate(model.support_modules)
+            ("support module", f"support_modules[{n}]", text)
+            for n, text in enumerate(model.support_modules)
         ]
         for noun, key, text in modules:
             target = spec_dir / text

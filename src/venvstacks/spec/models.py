@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import AfterValidator, BaseModel, ConfigDict, StrictBool, StrictStr
 
+from venvstacks.spec.naming import RESERVED_RUNTIME_PREFIXES
 from venvstacks.spec.platforms import (
     ALL_PLATFORMS,
     TargetPlatform,
@@ -104,14 +105,25 @@ class LayerSpecModel(_SpecModel):
     linux_target: Annotated[StrictStr, AfterValidator(_check_linux_target)] | None = None
     macosx_target: Annotated[StrictStr, AfterValidator(_check_macosx_target)] | None = None
     dynlib_exclude: tuple[StrictStr, ...] = ()
-    package_indexes: dict[StrictStr, StrictStr] = {}  # noqa: RUF012 (pydantic copies defaults)
+    package_indexes: dict[StrictStr, StrictStr] = {}
     priority_indexes: tuple[StrictStr, ...] = ()
-    index_overrides: dict[StrictStr, StrictStr] = {}  # noqa: RUF012 (pydantic copies defaults)
+    index_overrides: dict[StrictStr, StrictStr] = {}
+
+
+def _check_runtime_name(value: str) -> str:
+    for prefix in RESERVED_RUNTIME_PREFIXES:
+        if value.startswith(prefix):
+            raise ValueError(
+                f"runtime name {value!r} starts with reserved prefix {prefix!r}; rename the "
+                "runtime (framework and application build names start with that prefix)"
+            )
+    return value
 
 
 class RuntimeSpecModel(LayerSpecModel):
     """A ``[[runtimes]]`` entry: a base Python runtime plus shared packages."""
 
+    name: Annotated[StrictStr, AfterValidator(_check_name), AfterValidator(_check_runtime_name)]
     python_implementation: Annotated[StrictStr, AfterValidator(_check_python_implementation)]
 
 
@@ -147,7 +159,7 @@ class StackFileModel(BaseModel):
     runtimes: tuple[dict[StrictStr, Any], ...] = ()
     frameworks: tuple[dict[StrictStr, Any], ...] = ()
     applications: tuple[dict[StrictStr, Any], ...] = ()
-    tool: dict[StrictStr, Any] = {}  # noqa: RUF012 (pydantic copies defaults)
+    tool: dict[StrictStr, Any] = {}
 
 
 class UvIndexModel(BaseModel):
@@ -175,7 +187,7 @@ class UvConfigModel(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
     index: tuple[UvIndexModel, ...] = ()
-    sources: dict[StrictStr, UvSourceModel] = {}  # noqa: RUF012 (pydantic copies defaults)
+    sources: dict[StrictStr, UvSourceModel] = {}
 
 
 KIND_FIELDS: dict[str, frozenset[str]] = {

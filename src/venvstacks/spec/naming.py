@@ -34,13 +34,21 @@ class LayerKind(StrEnum):
         return _PREFIXES[self]
 
     @property
-    def title(self) -> str:
+    def noun(self) -> str:
         """The singular noun used in messages (``framework``)."""
-        return _TITLES[self]
+        return _NOUNS[self]
 
 
-_PREFIXES = {LayerKind.RUNTIME: "", LayerKind.FRAMEWORK: "framework-", LayerKind.APPLICATION: "app-"}
-_TITLES = {LayerKind.RUNTIME: "runtime", LayerKind.FRAMEWORK: "framework", LayerKind.APPLICATION: "application"}
+_PREFIXES = {
+    LayerKind.RUNTIME: "",
+    LayerKind.FRAMEWORK: "framework-",
+    LayerKind.APPLICATION: "app-",
+}
+_NOUNS = {
+    LayerKind.RUNTIME: "runtime",
+    LayerKind.FRAMEWORK: "framework",
+    LayerKind.APPLICATION: "application",
+}
 
 RESERVED_RUNTIME_PREFIXES = ("framework-", "app-")
 
@@ -50,7 +58,9 @@ def compute_build_name(kind: LayerKind, name: LayerName) -> BuildName:
     return BuildName(kind.prefix + name)
 
 
-def compute_deployed_name(build_name: BuildName, *, versioned: bool, lock_version: int | None) -> DeployedName:
+def compute_deployed_name(
+    build_name: BuildName, *, versioned: bool, lock_version: int | None
+) -> DeployedName:
     """Return the folder name a layer deploys to.
 
     Unversioned layers deploy under their build name.  Versioned layers append

@@ -41,7 +41,9 @@ class TargetPlatform(StrEnum):
 ALL_PLATFORMS: tuple[TargetPlatform, ...] = tuple(TargetPlatform)
 
 
-def sort_platforms(platforms: set[TargetPlatform] | frozenset[TargetPlatform]) -> tuple[TargetPlatform, ...]:
+def sort_platforms(
+    platforms: set[TargetPlatform] | frozenset[TargetPlatform],
+) -> tuple[TargetPlatform, ...]:
     """Return *platforms* in the canonical order."""
     return tuple(p for p in ALL_PLATFORMS if p in platforms)
 
@@ -91,8 +93,6 @@ def parse_linux_target(text: str) -> LinuxTarget:
 def parse_macosx_target(text: str) -> tuple[int, int]:
     """Parse a minimum macOS version (``14``, ``13.0``); return its first two components."""
     if not _MACOS_VERSION.fullmatch(text):
-        raise ValueError(
-            f"macOS target must be a version such as '14' or '13.0', not {text!r}"
-        )
+        raise ValueError(f"macOS target must be a version such as '14' or '13.0', not {text!r}")
     parts = [int(part) for part in text.split(".")]
     return (parts[0], parts[1] if len(parts) > 1 else 0)

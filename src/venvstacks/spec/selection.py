@@ -55,8 +55,12 @@ def select_layers(
     """
     enabled = tuple(layer for layer in graph if layer.enabled)
     if not patterns:
-        return LayerSelection(graph, frozenset(layer.build_name for layer in enabled), frozenset(), frozenset())
-    unmatched = tuple(p for p in patterns if not any(fnmatch(layer.build_name, p) for layer in graph))
+        return LayerSelection(
+            graph, frozenset(layer.build_name for layer in enabled), frozenset(), frozenset()
+        )
+    unmatched = tuple(
+        p for p in patterns if not any(fnmatch(layer.build_name, p) for layer in graph)
+    )
     if unmatched and not allow_missing:
         names = ", ".join(layer.build_name for layer in graph)
         raise SelectionError(
@@ -68,13 +72,16 @@ def select_layers(
     derived: set[BuildName] = set()
     if include_derived:
         derived = {
-            upper.build_name for layer in included for upper in graph.derived(layer) if upper.enabled
+            upper.build_name
+            for layer in included
+            for upper in graph.derived(layer)
+            if upper.enabled
         }
-    names = {layer.build_name for layer in included}
+    chosen = {layer.build_name for layer in included}
     return LayerSelection(
         graph,
-        frozenset(names),
-        frozenset(dependencies - names),
-        frozenset(derived - names),
+        frozenset(chosen),
+        frozenset(dependencies - chosen),
+        frozenset(derived - chosen),
         unmatched,
     )
