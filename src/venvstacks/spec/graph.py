@@ -348,7 +348,12 @@ def _find(
     position = context.declared.get((kind, name))
     if position is None:
         candidates = [n for (k, n) in context.declared if k is kind]
-        context.report(label, where, f"unknown {kind.noun} {name!r}{suggest(name, candidates)}")
+        hint = suggest(name, candidates) or (
+            f"; defined {kind.value} are {', '.join(map(repr, candidates))}"
+            if candidates
+            else f"; no {kind.value} are defined"
+        )
+        context.report(label, where, f"unknown {kind.noun} {name!r}{hint}")
     elif kind is referrer.kind and position > referrer.position:
         context.report(
             label,

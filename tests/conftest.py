@@ -1,0 +1,83 @@
+"""Shared fixtures: writing spec files, loading them, and golden-file comparison."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from venvstacks.errors import SpecError
+from venvstacks.spec.load import StackSpec, load_stack_spec
+
+GOLDEN_DIR = Path(__file__).parent / "golden"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="Rewrite the golden files under tests/golden/ from the current output (review the diff!)",
+    )
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
+    """Compare text with ``tests/golden/<name>``, or rewrite it with ``--update-golden``."""
+    update = bool(request.config.getoption("--update-golden"))
+
+    def check(name: str, actual: str) -> None:
+        path = GOLDEN_DIR / name
+        if update:
+            path.write_text(actual, encoding="utf-8", newline="\n")
+            return
+        assert path.exists(), f"missing golden file {path}; run pytest --update-golden"
+        assert actual == path.read_text(encoding="utf-8")
+
+    return check
+
+
+WriteSpec = Callable[..., Path]
+
+
+@pytest.fixture
+def write_spec(tmp_path: Path) -> WriteSpec:
+    """Write a ``venvstacks.toml`` (dedented) plus any extra files into a temp project."""
+
+    def write(text: str, files: dict[str, str] | None = None) -> Path:
+        for name, content in (files or {}).items():
+            target = tmp_path / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content, encoding="utf-8")
+        spec = tmp_path / "venvstacks.toml"
+        spec.write_text(textwrap.dedent(text), encoding="utf-8")
+        return spec
+
+    return write
+
+
+@pytest.fixture
+def load(write_spec: WriteSpec) -> Callable[..., StackSpec]:
+    """Write and load a spec, returning the `StackSpec`."""
+
+    def run(text: str, files: dict[str, str] | None = None) -> StackSpec:
+        return load_stack_spec(write_spec(text, files))
+
+    return run
+
+
+@pytest.fixture
+def problems(write_spec: WriteSpec) -> Callable[..., list[str]]:
+    """Write and load a spec that must fail; return its problems as rendered lines.
+
+    The temp folder is replaced by ``SPEC`` so expected lines stay short.
+    """
+
+    def run(text: str, files: dict[str, str] | None = None) -> list[str]:
+        path = write_spec(text, files)
+        with pytest.raises(SpecError) as caught:
+            load_stack_spec(path)
+        return [p.render().replace(str(path), "SPEC") for p in caught.value.problems]
+
+    return run
