@@ -347,8 +347,16 @@ def _find(
         return found
     position = context.declared.get((kind, name))
     if position is None:
-        candidates = [n for (k, n) in context.declared if k is kind]
+        candidates = [
+            n for (k, n) in context.declared if k is kind and (k, n) != (referrer.kind, referrer.name)
+        ]
+        other_kinds = [k for k in LayerKind if k is not kind and (k, name) in context.declared]
         hint = suggest(name, candidates) or (
+            f" ({name!r} is {'an' if other_kinds[0] is LayerKind.APPLICATION else 'a'} "
+            f"{other_kinds[0].noun}, not a {kind.noun})"
+            if other_kinds
+            else ""
+        ) or (
             f"; defined {kind.value} are {', '.join(map(repr, candidates))}"
             if candidates
             else f"; no {kind.value} are defined"
