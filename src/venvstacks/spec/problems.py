@@ -51,7 +51,8 @@ def describe_toml_value(value: object) -> str:
         if isinstance(value, kind):
             if isinstance(value, (list, tuple, dict)):
                 return noun
-            shown = str(value).lower() if isinstance(value, bool) else repr(value)
+            shown = repr(value) if isinstance(value, str) else str(value)
+            shown = shown.lower() if isinstance(value, bool) else shown
             return f"{noun} {shown}"
     return type(value).__name__
 
