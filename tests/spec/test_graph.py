@@ -113,9 +113,11 @@ def test_c3_conflict_names_the_conflicting_layers(problems: Problems) -> None:
         + framework("bad", "AB", "BA")
     )
     assert problems(spec) == [
-        "SPEC: framework-bad: frameworks[4].frameworks: can't order framework dependencies: "
-        "'A' and 'B' must each come before the other (unmergeable orders: A -> B; B -> A); "
-        "reorder 'frameworks' to match the order used by the frameworks it depends on"
+        (
+            "SPEC: framework-bad: frameworks[4].frameworks: can't order framework dependencies: "
+            "'A' and 'B' must each come before the other (unmergeable orders: A -> B; B -> A); "
+            "reorder 'frameworks' to match the order used by the frameworks it depends on"
+        )
     ]
 
 
@@ -127,17 +129,21 @@ def test_inconsistent_runtimes(problems: Problems) -> None:
         + application("app", "one", "two")
     )
     assert problems(spec, LAUNCH) == [
-        "SPEC: app-app: applications[0].frameworks: frameworks run on different runtimes "
-        "('one' uses runtime 'rt', 'two' uses runtime 'rt2'); all frameworks of a layer must "
-        "share one runtime"
+        (
+            "SPEC: app-app: applications[0].frameworks: frameworks run on different runtimes "
+            "('one' uses runtime 'rt', 'two' uses runtime 'rt2'); all frameworks of a layer must "
+            "share one runtime"
+        )
     ]
 
 
 def test_forward_reference(problems: Problems) -> None:
     spec = RUNTIMES + framework("first", "second") + framework("second", runtime="rt")
     assert problems(spec) == [
-        "SPEC: framework-first: frameworks[0].frameworks[0]: framework 'second' is defined below "
-        "this layer (at frameworks[1]); move its entry above the layers that use it"
+        (
+            "SPEC: framework-first: frameworks[0].frameworks[0]: framework 'second' is defined below "
+            "this layer (at frameworks[1]); move its entry above the layers that use it"
+        )
     ]
 
 
@@ -155,7 +161,10 @@ def test_forward_reference(problems: Problems) -> None:
     ],
 )
 def test_bad_framework_references(problems: Problems, frameworks: str, expected: str) -> None:
-    spec = RUNTIMES + f'[[frameworks]]\nname = "self"\nframeworks = [{frameworks}]\nrequirements = []\n'
+    spec = (
+        RUNTIMES
+        + f'[[frameworks]]\nname = "self"\nframeworks = [{frameworks}]\nrequirements = []\n'
+    )
     assert problems(spec) == [f"SPEC: framework-self: {expected}"]
 
 
@@ -178,31 +187,43 @@ def test_framework_listed_twice(problems: Problems) -> None:
     [
         (
             'runtime = "rt"\nframeworks = ["a"]',
-            "specify either 'runtime' or 'frameworks', not both (the runtime of a layer with "
-            "frameworks is the runtime of those frameworks)",
+            (
+                "specify either 'runtime' or 'frameworks', not both (the runtime of a layer with "
+                "frameworks is the runtime of those frameworks)"
+            ),
         ),
         (
             "",
-            "missing dependencies: set 'runtime' to a runtime name or 'frameworks' to a non-empty "
-            "list of framework names",
+            (
+                "missing dependencies: set 'runtime' to a runtime name or 'frameworks' to a non-empty "
+                "list of framework names"
+            ),
         ),
         (
             "frameworks = []",
-            "missing dependencies: set 'runtime' to a runtime name or 'frameworks' to a non-empty "
-            "list of framework names",
+            (
+                "missing dependencies: set 'runtime' to a runtime name or 'frameworks' to a non-empty "
+                "list of framework names"
+            ),
         ),
     ],
 )
 def test_runtime_xor_frameworks(problems: Problems, link: str, expected: str) -> None:
-    spec = RUNTIMES + framework("a", runtime="rt") + f'[[frameworks]]\nname = "b"\n{link}\nrequirements = []\n'
+    spec = (
+        RUNTIMES
+        + framework("a", runtime="rt")
+        + f'[[frameworks]]\nname = "b"\n{link}\nrequirements = []\n'
+    )
     assert problems(spec) == [f"SPEC: framework-b: frameworks[1]: {expected}"]
 
 
 def test_duplicate_names(problems: Problems) -> None:
     spec = RUNTIMES + framework("a", runtime="rt") + framework("a", runtime="rt")
     assert problems(spec) == [
-        "SPEC: framework-a: frameworks[1].name: framework name 'a' is already defined at "
-        "frameworks[0]; names must be distinct within [[frameworks]]"
+        (
+            "SPEC: framework-a: frameworks[1].name: framework name 'a' is already defined at "
+            "frameworks[0]; names must be distinct within [[frameworks]]"
+        )
     ]
 
 
@@ -236,20 +257,29 @@ def test_platforms_are_inherited_and_narrowed(load: Load) -> None:
 
 
 def test_platform_not_supported_by_lower_layers(problems: Problems) -> None:
-    spec = RUNTIMES + framework("a", runtime="rt2", extra='platforms = ["macosx_arm64", "win_amd64", "win_arm64"]')
+    spec = RUNTIMES + framework(
+        "a", runtime="rt2", extra='platforms = ["macosx_arm64", "win_amd64", "win_arm64"]'
+    )
     assert problems(spec) == [
-        "SPEC: framework-a: frameworks[0].platforms: target platforms ['macosx_arm64', 'win_arm64'] "
-        "are not supported by the layers this layer runs on (they support ['linux_x86_64', "
-        "'win_amd64']); remove them or add them to the lower layers"
+        (
+            "SPEC: framework-a: frameworks[0].platforms: target platforms ['macosx_arm64', 'win_arm64'] "
+            "are not supported by the layers this layer runs on (they support ['linux_x86_64', "
+            "'win_amd64']); remove them or add them to the lower layers"
+        )
     ]
 
 
 def test_empty_platforms_disable_the_layer_and_its_dependants(load: Load) -> None:
     spec = load(
-        RUNTIMES + framework("off", runtime="rt", extra="platforms = []") + application("app", "off"),
+        RUNTIMES
+        + framework("off", runtime="rt", extra="platforms = []")
+        + application("app", "off"),
         LAUNCH,
     )
-    assert [layer.build_name for layer in spec.graph if not layer.enabled] == ["framework-off", "app-app"]
+    assert [layer.build_name for layer in spec.graph if not layer.enabled] == [
+        "framework-off",
+        "app-app",
+    ]
 
 
 INDEXES = """
@@ -273,7 +303,9 @@ def test_package_indexes_are_inherited(load: Load) -> None:
         + INDEXES,
         LAUNCH,
     )
-    assert spec.graph.find(LayerKind.FRAMEWORK, LayerName("torch")).package_indexes == {"torch": "cpu"}
+    assert spec.graph.find(LayerKind.FRAMEWORK, LayerName("torch")).package_indexes == {
+        "torch": "cpu"
+    }
 
 
 def test_conflicting_package_index_between_dependencies(problems: Problems) -> None:
@@ -285,9 +317,11 @@ def test_conflicting_package_index_between_dependencies(problems: Problems) -> N
         + INDEXES
     )
     assert problems(spec, LAUNCH) == [
-        "SPEC: app-app: applications[0].package_indexes: 'framework-cpu' gets 'torch' from index "
-        "'cpu' but 'framework-cuda' gets it from 'cuda'; to accept this, add "
-        'index_overrides = {cuda = "cpu"}'
+        (
+            "SPEC: app-app: applications[0].package_indexes: 'framework-cpu' gets 'torch' from index "
+            "'cpu' but 'framework-cuda' gets it from 'cuda'; to accept this, add "
+            'index_overrides = {cuda = "cpu"}'
+        )
     ]
 
 
@@ -311,9 +345,11 @@ def test_own_package_index_conflicts_with_inherited(problems: Problems) -> None:
         + INDEXES
     )
     assert problems(spec, LAUNCH) == [
-        "SPEC: app-app: applications[0].package_indexes: package_indexes picks index 'cuda' for "
-        "'torch' but 'framework-cpu' gets it from 'cpu'; to accept this, add "
-        'index_overrides = {cpu = "cuda"}'
+        (
+            "SPEC: app-app: applications[0].package_indexes: package_indexes picks index 'cuda' for "
+            "'torch' but 'framework-cpu' gets it from 'cpu'; to accept this, add "
+            'index_overrides = {cpu = "cuda"}'
+        )
     ]
 
 
@@ -322,8 +358,10 @@ def test_own_package_index_conflicts_with_inherited(problems: Problems) -> None:
     [
         (
             'package_indexes = {torch = "gpu"}',
-            "frameworks[0].package_indexes.torch: unknown package index 'gpu'; named indexes are "
-            "'cpu', 'cuda' (for package 'torch')",
+            (
+                "frameworks[0].package_indexes.torch: unknown package index 'gpu'; named indexes are "
+                "'cpu', 'cuda' (for package 'torch')"
+            ),
         ),
         (
             'priority_indexes = ["gpu"]',
@@ -335,8 +373,10 @@ def test_own_package_index_conflicts_with_inherited(problems: Problems) -> None:
         ),
         (
             'package_indexes = {Torch = "cpu", torch = "cuda"}',
-            "frameworks[0].package_indexes.torch: multiple sources for 'torch' after name "
-            "normalization; keep one",
+            (
+                "frameworks[0].package_indexes.torch: multiple sources for 'torch' after name "
+                "normalization; keep one"
+            ),
         ),
     ],
 )
@@ -348,8 +388,10 @@ def test_layer_index_problems(problems: Problems, extra: str, expected: str) -> 
 def test_index_names_need_a_uv_config(problems: Problems) -> None:
     spec = RUNTIMES + framework("f", runtime="rt", extra='priority_indexes = ["cpu"]')
     assert problems(spec) == [
-        "SPEC: framework-f: frameworks[0].priority_indexes[0]: unknown package index 'cpu'; "
-        "define it with a named [[tool.uv.index]] entry"
+        (
+            "SPEC: framework-f: frameworks[0].priority_indexes[0]: unknown package index 'cpu'; "
+            "define it with a named [[tool.uv.index]] entry"
+        )
     ]
 
 
@@ -389,8 +431,10 @@ NumPy = { index = "cpu" }
     )
     assert problems(spec) == [
         "SPEC: tool.uv.index[2].name: index name 'cpu' is already used by an earlier index",
-        "SPEC: tool.uv.sources.numpy.index: source for 'numpy' references an unknown package "
-        "index 'nope'; named indexes are 'cpu', 'cuda'",
+        (
+            "SPEC: tool.uv.sources.numpy.index: source for 'numpy' references an unknown package "
+            "index 'nope'; named indexes are 'cpu', 'cuda'"
+        ),
         "SPEC: tool.uv.sources.NumPy: multiple sources for 'numpy' after name normalization; keep one",
     ]
 
@@ -401,14 +445,18 @@ NumPy = { index = "cpu" }
         (
             'support_modules = ["a/util.py", "b/util.py"]',
             {"a/util.py": "", "b/util.py": ""},
-            "applications[0].support_modules: support modules 'a/util.py' and 'b/util.py' have the "
-            "same import name 'util'; rename one of them",
+            (
+                "applications[0].support_modules: support modules 'a/util.py' and 'b/util.py' have the "
+                "same import name 'util'; rename one of them"
+            ),
         ),
         (
             'support_modules = ["lib/launch"]',
             {"lib/launch/__init__.py": ""},
-            "applications[0].launch_module: launch module 'launch.py' has the same import name "
-            "'launch' as support module 'lib/launch'; rename one of them",
+            (
+                "applications[0].launch_module: launch module 'launch.py' has the same import name "
+                "'launch' as support module 'lib/launch'; rename one of them"
+            ),
         ),
         (
             'support_modules = ["notes.txt"]',
@@ -418,12 +466,16 @@ NumPy = { index = "cpu" }
         (
             'support_modules = ["ok.py", "gone.py"]',
             {"ok.py": ""},
-            "applications[0].support_modules[1]: support module 'gone.py' does not exist (paths are "
-            "relative to the folder holding SPEC)",
+            (
+                "applications[0].support_modules[1]: support module 'gone.py' does not exist (paths are "
+                "relative to the folder holding SPEC)"
+            ),
         ),
     ],
 )
-def test_module_problems(problems: Problems, extra: str, files: dict[str, str], expected: str) -> None:
+def test_module_problems(
+    problems: Problems, extra: str, files: dict[str, str], expected: str
+) -> None:
     spec = RUNTIMES + application("app", runtime="rt", extra=extra)
     assert problems(spec, {**LAUNCH, **files}) == [f"SPEC: app-app: {expected}"]
 
@@ -431,8 +483,10 @@ def test_module_problems(problems: Problems, extra: str, files: dict[str, str], 
 def test_missing_launch_module(problems: Problems) -> None:
     spec = RUNTIMES + application("app", runtime="rt")
     assert problems(spec) == [
-        "SPEC: app-app: applications[0].launch_module: launch module 'launch.py' does not exist "
-        "(paths are relative to the folder holding SPEC)"
+        (
+            "SPEC: app-app: applications[0].launch_module: launch module 'launch.py' does not exist "
+            "(paths are relative to the folder holding SPEC)"
+        )
     ]
 
 

@@ -93,7 +93,9 @@ def test_all_fields_are_read(load: Load) -> None:
 def test_uv_settings_file_beside_the_spec(load: Load) -> None:
     spec = load(
         RUNTIME,
-        files={"venvstacks.uv.toml": '[[index]]\nname = "mine"\nurl = "https://example.com/simple"\n'},
+        files={
+            "venvstacks.uv.toml": '[[index]]\nname = "mine"\nurl = "https://example.com/simple"\n'
+        },
     )
     assert spec.uv.index_names == ("mine",)
     assert spec.uv.source.endswith("venvstacks.uv.toml")
@@ -240,34 +242,48 @@ def test_runtime_field_problems(problems: Problems, fragment: str, expected: str
     [
         (
             "cpython-3.11",
-            "invalid Python implementation 'cpython-3.11'; use '<implementation>@<version>' "
-            "such as 'cpython@3.12.7' or 'cpython@3.12'",
+            (
+                "invalid Python implementation 'cpython-3.11'; use '<implementation>@<version>' "
+                "such as 'cpython@3.12.7' or 'cpython@3.12'"
+            ),
         ),
-        ("jython@2.7", "unknown Python implementation 'jython' in 'jython@2.7'; expected one of ['cpython', 'pypy']"),
+        (
+            "jython@2.7",
+            "unknown Python implementation 'jython' in 'jython@2.7'; expected one of ['cpython', 'pypy']",
+        ),
     ],
 )
-def test_python_implementation_problems(problems: Problems, implementation: str, expected: str) -> None:
+def test_python_implementation_problems(
+    problems: Problems, implementation: str, expected: str
+) -> None:
     spec = f'[[runtimes]]\nname = "rt"\npython_implementation = "{implementation}"\nrequirements = []\n'
     assert problems(spec) == [f"SPEC: rt: runtimes[0].python_implementation: {expected}"]
 
 
-@pytest.mark.parametrize("implementation", ["cpython@3.12", "cpython@3.12.7", "pypy@3.11.13", "cpython@3.14.0rc1"])
+@pytest.mark.parametrize(
+    "implementation", ["cpython@3.12", "cpython@3.12.7", "pypy@3.11.13", "cpython@3.14.0rc1"]
+)
 def test_python_implementation_accepted(load: Load, implementation: str) -> None:
-    spec = load(f'[[runtimes]]\nname = "rt"\npython_implementation = "{implementation}"\nrequirements = []\n')
+    spec = load(
+        f'[[runtimes]]\nname = "rt"\npython_implementation = "{implementation}"\nrequirements = []\n'
+    )
     assert spec.graph.layers[0].python_implementation == implementation
 
 
 def test_missing_name(problems: Problems) -> None:
-    assert problems("[[runtimes]]\npython_implementation = 'cpython@3.11'\nrequirements = []\n") == [
-        "SPEC: runtimes[0].name: missing required key 'name'"
-    ]
+    assert problems(
+        "[[runtimes]]\npython_implementation = 'cpython@3.11'\nrequirements = []\n"
+    ) == ["SPEC: runtimes[0].name: missing required key 'name'"]
 
 
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
         ("", "layer name can't be empty"),
-        ("a/b", "layer name 'a/b' can't contain '/' or '\\' or be '.' or '..' (layer names become folder names)"),
+        (
+            "a/b",
+            "layer name 'a/b' can't contain '/' or '\\' or be '.' or '..' (layer names become folder names)",
+        ),
     ],
 )
 def test_bad_names(problems: Problems, name: str, expected: str) -> None:
@@ -277,15 +293,21 @@ def test_bad_names(problems: Problems, name: str, expected: str) -> None:
 
 
 def test_reserved_runtime_prefix(problems: Problems) -> None:
-    spec = '[[runtimes]]\nname = "app-x"\npython_implementation = "cpython@3.11"\nrequirements = []\n'
+    spec = (
+        '[[runtimes]]\nname = "app-x"\npython_implementation = "cpython@3.11"\nrequirements = []\n'
+    )
     assert problems(spec) == [
-        "SPEC: app-x: runtimes[0].name: runtime name 'app-x' starts with reserved prefix 'app-'; "
-        "rename the runtime (framework and application build names start with that prefix)"
+        (
+            "SPEC: app-x: runtimes[0].name: runtime name 'app-x' starts with reserved prefix 'app-'; "
+            "rename the runtime (framework and application build names start with that prefix)"
+        )
     ]
 
 
 def test_layers_must_be_arrays_of_tables(problems: Problems) -> None:
-    assert problems("[frameworks]\nname = 'x'\n") == ["SPEC: frameworks: expected an array, got table"]
+    assert problems("[frameworks]\nname = 'x'\n") == [
+        "SPEC: frameworks: expected an array, got table"
+    ]
 
 
 def test_every_problem_is_reported_in_file_order(problems: Problems) -> None:
@@ -313,13 +335,17 @@ def test_every_problem_is_reported_in_file_order(problems: Problems) -> None:
     launch_module = "missing.py"
     """
     assert problems(spec) == [
-        "SPEC: rt: runtimes[0].requirements[1]: invalid requirement 'bad==': Expected semicolon "
-        "(after name with no version specifier) or end; use PEP 508 syntax such as 'numpy>=2.0' "
-        "or 'torch; sys_platform == \"linux\"'",
+        (
+            "SPEC: rt: runtimes[0].requirements[1]: invalid requirement 'bad==': Expected semicolon "
+            "(after name with no version specifier) or end; use PEP 508 syntax such as 'numpy>=2.0' "
+            "or 'torch; sys_platform == \"linux\"'"
+        ),
         "SPEC: framework-fw: frameworks[0].runtime: unknown runtime 'rt-typo'; defined runtimes are 'rt'",
         "SPEC: framework-fw2: frameworks[1].versioned: expected true or false, got integer 1",
-        "SPEC: app-app: applications[0].launch_module: launch module 'missing.py' does not exist "
-        "(paths are relative to the folder holding SPEC)",
+        (
+            "SPEC: app-app: applications[0].launch_module: launch module 'missing.py' does not exist "
+            "(paths are relative to the folder holding SPEC)"
+        ),
     ]
 
 

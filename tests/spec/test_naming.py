@@ -35,7 +35,10 @@ def test_build_names(kind: LayerKind, name: str, expected: str) -> None:
     ],
 )
 def test_deployed_names(versioned: bool, version: int | None, expected: str) -> None:
-    assert compute_deployed_name(BuildName("app-chat"), versioned=versioned, lock_version=version) == expected
+    assert (
+        compute_deployed_name(BuildName("app-chat"), versioned=versioned, lock_version=version)
+        == expected
+    )
 
 
 def test_lock_group_replaces_dots() -> None:

@@ -28,9 +28,18 @@ def test_canonical_order() -> None:
 
 
 def test_platform_families() -> None:
-    assert [p for p in ALL_PLATFORMS if p.is_linux] == [TargetPlatform.LINUX_X86_64, TargetPlatform.LINUX_AARCH64]
-    assert [p for p in ALL_PLATFORMS if p.is_macos] == [TargetPlatform.MACOSX_ARM64, TargetPlatform.MACOSX_X86_64]
-    assert [p for p in ALL_PLATFORMS if p.is_windows] == [TargetPlatform.WIN_AMD64, TargetPlatform.WIN_ARM64]
+    assert [p for p in ALL_PLATFORMS if p.is_linux] == [
+        TargetPlatform.LINUX_X86_64,
+        TargetPlatform.LINUX_AARCH64,
+    ]
+    assert [p for p in ALL_PLATFORMS if p.is_macos] == [
+        TargetPlatform.MACOSX_ARM64,
+        TargetPlatform.MACOSX_X86_64,
+    ]
+    assert [p for p in ALL_PLATFORMS if p.is_windows] == [
+        TargetPlatform.WIN_AMD64,
+        TargetPlatform.WIN_ARM64,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -42,7 +51,9 @@ def test_linux_target(text: str, expected: LinuxTarget) -> None:
     assert str(parse_linux_target("glibc@2.34")) == "glibc@2.34"
 
 
-@pytest.mark.parametrize(("text", "expected"), [("14", (14, 0)), ("13.0", (13, 0)), ("10.15.7", (10, 15))])
+@pytest.mark.parametrize(
+    ("text", "expected"), [("14", (14, 0)), ("13.0", (13, 0)), ("10.15.7", (10, 15))]
+)
 def test_macosx_target(text: str, expected: tuple[int, int]) -> None:
     assert parse_macosx_target(text) == expected
 

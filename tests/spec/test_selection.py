@@ -24,7 +24,9 @@ def names(selection_part: frozenset[str]) -> list[str]:
 
 def test_no_patterns_selects_everything(diamond: StackSpec) -> None:
     selection = select_layers(diamond.graph)
-    assert [layer.build_name for layer in selection.layers] == [layer.build_name for layer in diamond.graph]
+    assert [layer.build_name for layer in selection.layers] == [
+        layer.build_name for layer in diamond.graph
+    ]
     assert selection.dependencies == selection.derived == frozenset()
 
 

@@ -59,7 +59,10 @@ def _show_version(value: bool) -> None:
 def _global_options(
     ctx: typer.Context,
     verbose: Annotated[
-        int, typer.Option("--verbose", "-v", count=True, help="Show more detail (repeatable).")
+        int,
+        typer.Option(
+            "--verbose", "-v", count=True, show_default=False, help="Show more detail (repeatable)."
+        ),
     ] = 0,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Show only errors (overrides --verbose).")
@@ -81,7 +84,7 @@ def _global_options(
 SpecPath = Annotated[
     Path,
     typer.Argument(
-        help="The stack specification to read.",
+        help="The stack specification to read (or a folder holding venvstacks.toml).",
         show_default=True,
     ),
 ]

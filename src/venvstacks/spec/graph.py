@@ -348,18 +348,24 @@ def _find(
     position = context.declared.get((kind, name))
     if position is None:
         candidates = [
-            n for (k, n) in context.declared if k is kind and (k, n) != (referrer.kind, referrer.name)
+            n
+            for (k, n) in context.declared
+            if k is kind and (k, n) != (referrer.kind, referrer.name)
         ]
         other_kinds = [k for k in LayerKind if k is not kind and (k, name) in context.declared]
-        hint = suggest(name, candidates) or (
-            f" ({name!r} is {'an' if other_kinds[0] is LayerKind.APPLICATION else 'a'} "
-            f"{other_kinds[0].noun}, not a {kind.noun})"
-            if other_kinds
-            else ""
-        ) or (
-            f"; defined {kind.value} are {', '.join(map(repr, candidates))}"
-            if candidates
-            else f"; no {kind.value} are defined"
+        hint = (
+            suggest(name, candidates)
+            or (
+                f" ({name!r} is {'an' if other_kinds[0] is LayerKind.APPLICATION else 'a'} "
+                f"{other_kinds[0].noun}, not a {kind.noun})"
+                if other_kinds
+                else ""
+            )
+            or (
+                f"; defined {kind.value} are {', '.join(map(repr, candidates))}"
+                if candidates
+                else f"; no {kind.value} are defined"
+            )
         )
         context.report(label, where, f"unknown {kind.noun} {name!r}{hint}")
     elif kind is referrer.kind and position > referrer.position:

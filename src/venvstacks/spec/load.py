@@ -36,6 +36,7 @@ from venvstacks.spec.problems import (
     suggest,
 )
 
+SPEC_NAME = "venvstacks.toml"
 UV_CONFIG_NAME = "venvstacks.uv.toml"
 
 _MODELS: dict[LayerKind, type[LayerSpecModel]] = {
@@ -73,8 +74,11 @@ class StackSpec:
 def load_stack_spec(path: Path) -> StackSpec:
     """Load and validate the stack specification at *path*.
 
-    Raises `SpecError` listing every problem found.
+    *path* may also name the folder holding a ``venvstacks.toml``.  Raises
+    `SpecError` listing every problem found.
     """
+    if path.is_dir():
+        path /= SPEC_NAME
     file = str(path)
     data = _load_toml(path, file)
     problems: list[Problem] = []
@@ -128,10 +132,6 @@ def _load_toml(path: Path, file: str) -> dict[str, Any]:
                     file, "file not found; pass the path of a stack specification (venvstacks.toml)"
                 )
             ]
-        ) from None
-    except IsADirectoryError:
-        raise SpecError(
-            [Problem(file, "is a folder; pass the path of a stack specification file inside it")]
         ) from None
     except UnicodeDecodeError as exc:
         raise SpecError(
