@@ -276,6 +276,17 @@ def test_missing_name(problems: Problems) -> None:
     ) == ["SPEC: runtimes[0].name: missing required key 'name'"]
 
 
+def test_empty_module_path(problems: Problems) -> None:
+    spec = (
+        '[[runtimes]]\nname = "rt"\npython_implementation = "cpython@3.11"\nrequirements = []\n'
+        '[[applications]]\nname = "a"\nruntime = "rt"\nrequirements = []\nlaunch_module = ""\n'
+    )
+    assert problems(spec) == [
+        "SPEC: app-a: applications[0].launch_module: module path can't be empty; give the path "
+        "of a .py file or package folder, relative to the spec's folder"
+    ]
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [

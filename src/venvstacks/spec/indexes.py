@@ -57,6 +57,16 @@ def compute_uv_settings(
             names.append(index.name)
     sources: dict[str, str] = {}
     for package, source_entry in model.sources.items():
+        index_name = _source_index(source_entry)
+        if index_name is None:
+            problems.append(
+                (
+                    ("sources", package),
+                    f'source for {package!r} must be {{ index = "<index name>" }}; venvstacks '
+                    "installs only wheels from package indexes (no git, path or URL sources)",
+                )
+            )
+            continue
         normalised = canonicalize_name(package)
         if normalised in sources:
             problems.append(
@@ -66,18 +76,25 @@ def compute_uv_settings(
                 )
             )
             continue
-        if source_entry.index not in names:
+        if index_name not in names:
             problems.append(
                 (
                     ("sources", package, "index"),
                     (
                         f"source for {package!r} references an unknown package index "
-                        f"{source_entry.index!r}{_known(names)}"
+                        f"{index_name!r}{_known(names)}"
                     ),
                 )
             )
-        sources[normalised] = source_entry.index
+        sources[normalised] = index_name
     return UvSettings(source, dict(raw), tuple(names), sources), problems
+
+
+def _source_index(entry: object) -> str | None:
+    """Return the index name of a ``{ index = "<name>" }`` source, else ``None``."""
+    if isinstance(entry, dict) and set(entry) == {"index"} and isinstance(entry["index"], str):
+        return entry["index"]
+    return None
 
 
 def _known(names: Sequence[str]) -> str:

@@ -86,9 +86,19 @@ def _check_python_implementation(value: str) -> str:
     return value
 
 
+def _check_module_path(value: str) -> str:
+    if value.strip() in {"", "."}:
+        raise ValueError(
+            "module path can't be empty; give the path of a .py file or package folder, "
+            "relative to the spec's folder"
+        )
+    return value
+
+
 Name = Annotated[StrictStr, AfterValidator(_check_name)]
 RequirementText = Annotated[StrictStr, AfterValidator(_check_requirement)]
 PlatformName = Annotated[StrictStr, AfterValidator(_check_platform)]
+ModulePath = Annotated[StrictStr, AfterValidator(_check_module_path)]
 
 
 class _SpecModel(BaseModel):
@@ -141,8 +151,8 @@ class FrameworkSpecModel(LayeredSpecModel):
 class ApplicationSpecModel(LayeredSpecModel):
     """An ``[[applications]]`` entry: packages plus a launch module run with ``python -m``."""
 
-    launch_module: StrictStr
-    support_modules: tuple[StrictStr, ...] = ()
+    launch_module: ModulePath
+    support_modules: tuple[ModulePath, ...] = ()
 
 
 class StackFileModel(BaseModel):
@@ -174,12 +184,6 @@ class UvIndexModel(BaseModel):
     default: StrictBool = False
 
 
-class UvSourceModel(_SpecModel):
-    """A ``[tool.uv.sources]`` value: venvstacks only allows a reference to a named index."""
-
-    index: StrictStr
-
-
 class UvConfigModel(BaseModel):
     """The ``[tool.uv]`` table (or ``venvstacks.uv.toml``) as far as venvstacks reads it."""
 
@@ -187,7 +191,8 @@ class UvConfigModel(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
     index: tuple[UvIndexModel, ...] = ()
-    sources: dict[StrictStr, UvSourceModel] = {}
+    # Values are checked by `venvstacks.spec.indexes`: only ``{ index = "<name>" }`` is allowed.
+    sources: dict[StrictStr, Any] = {}
 
 
 KIND_FIELDS: dict[str, frozenset[str]] = {
