@@ -411,10 +411,14 @@ scipy = { git = "https://example.com/scipy.git" }
     )
     assert problems(spec) == [
         "SPEC: tool.uv.index[2].name: index name 'cpu' is already used by an earlier index",
-        "SPEC: tool.uv.sources.numpy.index: source for 'numpy' references an unknown package "
-        "index 'nope'; named indexes are 'cpu', 'cuda'",
-        "SPEC: tool.uv.sources.scipy: source for 'scipy' must be { index = \"<index name>\" }; "
-        "venvstacks installs only wheels from package indexes (no git, path or URL sources)",
+        (
+            "SPEC: tool.uv.sources.numpy.index: source for 'numpy' references an unknown package "
+            "index 'nope'; named indexes are 'cpu', 'cuda'"
+        ),
+        (
+            "SPEC: tool.uv.sources.scipy: source for 'scipy' must be { index = \"<index name>\" }; "
+            "venvstacks installs only wheels from package indexes (no git, path or URL sources)"
+        ),
     ]
 
 

@@ -282,8 +282,10 @@ def test_empty_module_path(problems: Problems) -> None:
         '[[applications]]\nname = "a"\nruntime = "rt"\nrequirements = []\nlaunch_module = ""\n'
     )
     assert problems(spec) == [
-        "SPEC: app-a: applications[0].launch_module: module path can't be empty; give the path "
-        "of a .py file or package folder, relative to the spec's folder"
+        (
+            "SPEC: app-a: applications[0].launch_module: module path can't be empty; give the path "
+            "of a .py file or package folder, relative to the spec's folder"
+        )
     ]
 
 
