@@ -62,8 +62,10 @@ def compute_uv_settings(
             problems.append(
                 (
                     ("sources", package),
-                    f'source for {package!r} must be {{ index = "<index name>" }}; venvstacks '
-                    "installs only wheels from package indexes (no git, path or URL sources)",
+                    (
+                        f'source for {package!r} must be {{ index = "<index name>" }}; venvstacks '
+                        "installs only wheels from package indexes (no git, path or URL sources)"
+                    ),
                 )
             )
             continue
