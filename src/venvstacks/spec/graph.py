@@ -95,10 +95,6 @@ class LayerGraph:
                 return layer
         raise KeyError((kind, name))
 
-    def of_kind(self, kind: LayerKind) -> tuple[Layer, ...]:
-        """Return the layers of one kind, in definition order."""
-        return tuple(layer for layer in self.layers if layer.kind is kind)
-
     def dependencies(self, layer: Layer) -> tuple[Layer, ...]:
         """Return the layers *layer* runs on, in ``sys.path`` order (frameworks, then runtime)."""
         if layer.runtime is None:

@@ -54,7 +54,6 @@ def render_platform_list(platforms: tuple[TargetPlatform, ...] | list[TargetPlat
 
 
 DEFAULT_LINUX_TARGET = "glibc@2.28"
-DEFAULT_MACOSX_TARGET = "13.0"
 
 _LIBC_VERSION = re.compile(r"\d+\.\d+")
 _MACOS_VERSION = re.compile(r"\d+(\.\d+){0,2}")
