@@ -41,11 +41,17 @@ class VenvStacksError(Exception):
 class SpecError(VenvStacksError):
     """The stack specification (or its uv configuration) is invalid.
 
-    Carries every problem found, so the user can fix them all in one pass.
+    Carries every problem found, so the user can fix them all in one pass, and
+    the warnings found on the way (they may explain the problems).
     """
 
-    def __init__(self, problems: list[Problem] | tuple[Problem, ...]) -> None:
+    def __init__(
+        self,
+        problems: list[Problem] | tuple[Problem, ...],
+        warnings: list[Problem] | tuple[Problem, ...] = (),
+    ) -> None:
         self.problems = tuple(problems)
+        self.warnings = tuple(warnings)
         super().__init__("\n".join(p.render() for p in self.problems))
 
 

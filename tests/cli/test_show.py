@@ -163,7 +163,7 @@ def test_warnings_go_to_stderr(write_spec: WriteSpec) -> None:
     assert out.splitlines()[1:] == ["└── Runtimes", "    └── *rt"]
     assert (
         err
-        == f"warning: {path}: rt: runtimes[0].build_requirements is obsolete and ignored; remove it\n"
+        == f"warning: {path}: rt: runtimes[0].build_requirements: obsolete and ignored; remove it\n"
     )
 
 

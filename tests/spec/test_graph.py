@@ -318,7 +318,7 @@ def test_conflicting_package_index_between_dependencies(problems: Problems) -> N
     )
     assert problems(spec, LAUNCH) == [
         (
-            "SPEC: app-app: applications[0].package_indexes: 'framework-cpu' gets 'torch' from index "
+            "SPEC: app-app: applications[0].frameworks: 'framework-cpu' gets 'torch' from index "
             "'cpu' but 'framework-cuda' gets it from 'cuda'; to accept this, add "
             'index_overrides = {cuda = "cpu"}'
         )
@@ -346,7 +346,7 @@ def test_own_package_index_conflicts_with_inherited(problems: Problems) -> None:
     )
     assert problems(spec, LAUNCH) == [
         (
-            "SPEC: app-app: applications[0].package_indexes: package_indexes picks index 'cuda' for "
+            "SPEC: app-app: applications[0].package_indexes.torch: package_indexes picks index 'cuda' for "
             "'torch' but 'framework-cpu' gets it from 'cpu'; to accept this, add "
             'index_overrides = {cpu = "cuda"}'
         )
@@ -390,7 +390,7 @@ def test_index_names_need_a_uv_config(problems: Problems) -> None:
     assert problems(spec) == [
         (
             "SPEC: framework-f: frameworks[0].priority_indexes[0]: unknown package index 'cpu'; "
-            "define it with a named [[tool.uv.index]] entry"
+            "no named package indexes are defined in the uv settings"
         )
     ]
 

@@ -108,8 +108,8 @@ def test_inline_uv_table_wins_over_the_file(load: Load) -> None:
     )
     assert spec.uv.index_names == ()
     assert len(spec.warnings) == 1
-    assert spec.warnings[0].endswith("has a [tool.uv] table")
-    assert "venvstacks.uv.toml: ignored, because" in spec.warnings[0]
+    assert spec.warnings[0].render().endswith("has a [tool.uv] table")
+    assert "venvstacks.uv.toml: ignored, because" in spec.warnings[0].render()
 
 
 def test_obsolete_fields_warn_and_keep_working(load: Load) -> None:
@@ -123,16 +123,16 @@ def test_obsolete_fields_warn_and_keep_working(load: Load) -> None:
         """
     )
     assert spec.graph.layers[0].python_implementation == "cpython@3.11.7"
-    assert [w.split(": ", 1)[1] for w in spec.warnings] == [
-        "cpython-3.11: runtimes[0].build_requirements is obsolete and ignored; remove it",
-        "cpython-3.11: runtimes[0].fully_versioned_name is obsolete; rename it to 'python_implementation'",
+    assert [w.render().split(": ", 1)[1] for w in spec.warnings] == [
+        "cpython-3.11: runtimes[0].build_requirements: obsolete and ignored; remove it",
+        "cpython-3.11: runtimes[0].fully_versioned_name: obsolete; rename it to 'python_implementation'",
     ]
 
 
 def test_unknown_top_level_key_warns(load: Load) -> None:
     spec = load(RUNTIME + "\n[[framework]]\nname = 'x'\n")
-    assert [w.split(": ", 1)[1] for w in spec.warnings] == [
-        "unknown top-level key 'framework' is ignored (did you mean 'frameworks'?)"
+    assert [w.render().split(": ", 1)[1] for w in spec.warnings] == [
+        "framework: unknown top-level key 'framework' is ignored (did you mean 'frameworks'?)"
     ]
 
 
@@ -370,4 +370,51 @@ def test_cli_path_is_shown_as_given(write_spec: WriteSpec, monkeypatch: pytest.M
     assert [p.render() for p in caught.value.problems] == [
         "venvstacks.toml: rt: runtimes[0].requirements: missing required key 'requirements'",
         "venvstacks.toml: rt: runtimes[0].python_implementation: missing required key 'python_implementation'",
+    ]
+
+
+def test_problems_in_the_uv_settings_file(write_spec: WriteSpec) -> None:
+    path = write_spec(RUNTIME, files={"venvstacks.uv.toml": '[[index]]\nname = "a"\n'})
+    with pytest.raises(SpecError) as caught:
+        load_stack_spec(path)
+    assert (
+        str(caught.value)
+        == f"{path.with_name('venvstacks.uv.toml')}: index[0].url: missing required key 'url'"
+    )
+
+
+def test_invalid_uv_settings_cause_no_follow_on_index_problems(problems: Problems) -> None:
+    spec = (
+        RUNTIME
+        + '[[frameworks]]\nname = "f"\nruntime = "cpython-3.11"\nrequirements = []\n'
+        + 'priority_indexes = ["a"]\n'
+        + '[[tool.uv.index]]\nname = "a"\nurl = "https://example.com"\nexplicit = "yes"\n'
+    )
+    assert problems(spec) == [
+        "SPEC: tool.uv.index[0].explicit: expected true or false, got string 'yes'"
+    ]
+
+
+def test_key_of_another_kind_does_not_hide_other_problems(problems: Problems) -> None:
+    spec = (
+        RUNTIME
+        + '[[applications]]\nname = "a"\nruntime = "cpython-3.11"\nrequirements = []\n'
+        + 'python_implementation = "cpython@3.11"\nlaunch_module = "gone.py"\n'
+    )
+    assert problems(spec) == [
+        "SPEC: app-a: applications[0].python_implementation: 'python_implementation' can't be "
+        "set in [[applications]]; it is only valid in [[runtimes]]",
+        "SPEC: app-a: applications[0].launch_module: launch module 'gone.py' does not exist "
+        "(paths are relative to the folder holding SPEC)",
+    ]
+
+
+def test_warnings_travel_with_errors(write_spec: WriteSpec) -> None:
+    path = write_spec(
+        RUNTIME.replace("requirements = []", 'requirements = ["x=="]\nbuild_requirements = []')
+    )
+    with pytest.raises(SpecError) as caught:
+        load_stack_spec(path)
+    assert [w.render() for w in caught.value.warnings] == [
+        f"{path}: cpython-3.11: runtimes[0].build_requirements: obsolete and ignored; remove it"
     ]

@@ -98,3 +98,19 @@ def test_disabled_layers_are_never_selected(load: Load) -> None:
     selection = select_layers(spec.graph, ["framework-o*"])
     assert names(selection.included) == ["framework-on"]
     assert names(selection.derived) == ["app-app"]
+
+
+def test_pattern_matching_only_disabled_layers(load: Load) -> None:
+    spec = load(
+        RUNTIMES
+        + framework("off", runtime="rt", extra="platforms = []")
+        + application("mlx", "off"),
+        LAUNCH,
+    )
+    with pytest.raises(SelectionError) as caught:
+        select_layers(spec.graph, ["app-mlx*"])
+    assert str(caught.value) == (
+        "no layers match 'app-mlx*' (layers are: rt, rt2); app-mlx target no platforms "
+        "(platforms = []) and are never selected; pass --allow-missing to skip patterns that "
+        "match nothing"
+    )

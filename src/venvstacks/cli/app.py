@@ -118,11 +118,13 @@ Json = Annotated[
 ]
 
 
-def _run_guarded(action: Callable[[], None]) -> None:
+def _run_guarded(output: Output, action: Callable[[], None]) -> None:
     """Run *action*, turning venvstacks errors into messages and exit code 1."""
     try:
         action()
     except SpecError as exc:
+        for warning in exc.warnings:
+            output.warn(warning.render())
         for problem in exc.problems:
             typer.echo(f"error: {problem.render()}", err=True)
         raise typer.Exit(1) from None
@@ -151,7 +153,7 @@ def show(
     def action() -> None:
         status = show_stack(spec_path, include or (), allow_missing=allow_missing)
         for warning in status.spec.warnings:
-            output.warn(warning)
+            output.warn(warning.render())
         for pattern in status.unmatched_patterns:
             output.warn(f"no layers match {pattern!r}")
         output.detail(
@@ -162,7 +164,7 @@ def show(
         else:
             Console(highlight=False, soft_wrap=True).print(render_status_tree(status))
 
-    _run_guarded(action)
+    _run_guarded(output, action)
 
 
 def main() -> None:

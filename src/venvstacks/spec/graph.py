@@ -201,8 +201,8 @@ def _resolve(context: _Context, entry: LayerEntry, model: LayerSpecModel) -> Lay
     merged, index_problems = merge_package_indexes(
         inherited.package_indexes, own_indexes, model.index_overrides
     )
-    for message in index_problems:
-        context.report(label, f"{path}.package_indexes", message)
+    for key, message in index_problems:
+        context.report(label, f"{path}.{key}", message)
     context.merged_indexes[kind, model.name] = merged
     return Layer(
         kind=kind,

@@ -16,6 +16,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from venvstacks.spec.models import UvConfigModel
+from venvstacks.spec.problems import render_toml_key
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def _source_index(entry: object) -> str | None:
 
 def _known(names: Sequence[str]) -> str:
     if not names:
-        return "; define it with a named [[tool.uv.index]] entry"
+        return "; no named package indexes are defined in the uv settings"
     return f"; named indexes are {', '.join(repr(n) for n in names)}"
 
 
@@ -116,7 +117,7 @@ def merge_package_indexes(
     inherited: Sequence[tuple[str, Mapping[str, str]]],
     own: Mapping[str, str],
     overrides: Mapping[str, str],
-) -> tuple[dict[str, str], list[str]]:
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """Combine inherited per-package index choices with a layer's own.
 
     *inherited* lists ``(layer label, merged map)`` for each dependency in
@@ -124,11 +125,12 @@ def merge_package_indexes(
     own entry) that picks a different index for a package is an error unless
     *overrides* maps the rejected index name to the kept one (``{later =
     "earlier"}`` between dependencies, ``{inherited = "own"}`` for own entries).
-    Keys must already be normalised.  Returns the merged map and problem messages.
+    Keys must already be normalised.  Returns the merged map and a list of
+    ``(key, message)`` problems, the key being the layer field to look at.
     """
     merged: dict[str, str] = {}
     origin: dict[str, str] = {}
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []
     for label, mapping in inherited:
         for package, index in mapping.items():
             kept = merged.get(package)
@@ -137,15 +139,26 @@ def merge_package_indexes(
                 origin[package] = label
             elif kept != index and overrides.get(index) != kept:
                 problems.append(
-                    f"{origin[package]!r} gets {package!r} from index {kept!r} but {label!r} gets it "
-                    f'from {index!r}; to accept this, add index_overrides = {{{index} = "{kept}"}}'
+                    (
+                        "frameworks",
+                        f"{origin[package]!r} gets {package!r} from index {kept!r} but {label!r} "
+                        f"gets it from {index!r}; to accept this, add {_render_override(index, kept)}",
+                    )
                 )
     for package, index in own.items():
         kept = merged.get(package)
         if kept is not None and kept != index and overrides.get(kept) != index:
             problems.append(
-                f"package_indexes picks index {index!r} for {package!r} but {origin[package]!r} "
-                f'gets it from {kept!r}; to accept this, add index_overrides = {{{kept} = "{index}"}}'
+                (
+                    f"package_indexes.{render_toml_key(package)}",
+                    f"package_indexes picks index {index!r} for {package!r} but "
+                    f"{origin[package]!r} gets it from {kept!r}; to accept this, add "
+                    f"{_render_override(kept, index)}",
+                )
             )
         merged[package] = index
     return merged, problems
+
+
+def _render_override(rejected: str, kept: str) -> str:
+    return f'index_overrides = {{{render_toml_key(rejected)} = "{kept}"}}'

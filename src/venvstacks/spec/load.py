@@ -46,7 +46,7 @@ _MODELS: dict[LayerKind, type[LayerSpecModel]] = {
 }
 _TOP_LEVEL_KEYS = ("runtimes", "frameworks", "applications", "tool")
 _KIND_ORDER = tuple(kind.value for kind in LayerKind)
-_LAYER_PATH = re.compile(r"(?P<kind>[a-z]+)\[(?P<position>\d+)\]")
+_LAYER_PATH = re.compile(rf"(?P<kind>{'|'.join(_KIND_ORDER)})\[(?P<position>\d+)\]")
 _TOML_POSITION = re.compile(
     r"(?P<message>.*) \(at (?P<where>line \d+, column \d+|end of document)\)"
 )
@@ -63,7 +63,7 @@ class StackSpec:
     path: Path
     graph: LayerGraph
     uv: UvSettings
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def spec_dir(self) -> Path:
@@ -82,14 +82,18 @@ def load_stack_spec(path: Path) -> StackSpec:
     file = str(path)
     data = _load_toml(path, file)
     problems: list[Problem] = []
-    warnings: list[str] = []
+    warnings: list[Problem] = []
     try:
         top = StackFileModel.model_validate(data)
     except ValidationError as exc:
         # The layer arrays themselves are malformed: nothing below can be checked.
         raise SpecError(problems_from_validation_error(exc, file=file)) from None
     warnings.extend(
-        f"{file}: unknown top-level key {key!r} is ignored{suggest(key, _TOP_LEVEL_KEYS)}"
+        Problem(
+            file,
+            f"unknown top-level key {key!r} is ignored{suggest(key, _TOP_LEVEL_KEYS)}",
+            render_toml_path((key,)),
+        )
         for key in data
         if key not in _TOP_LEVEL_KEYS
     )
@@ -110,16 +114,16 @@ def load_stack_spec(path: Path) -> StackSpec:
     )
     problems.extend(_check_module_files(file, path.parent, entries))
     if problems:
-        raise SpecError(sorted(problems, key=_file_order))
+        raise SpecError(sorted(problems, key=_layer_order), warnings)
     return StackSpec(path=path, graph=graph, uv=uv, warnings=tuple(warnings))
 
 
-def _file_order(problem: Problem) -> tuple[str, int, int]:
-    """Sort key putting problems in the order of the layers they belong to."""
+def _layer_order(problem: Problem) -> tuple[int, int]:
+    """Sort key putting layer problems in layer order, after the uv settings' problems."""
     match = _LAYER_PATH.match(problem.where)
     if match is None:
-        return (problem.file, -1, 0)
-    return (problem.file, _KIND_ORDER.index(match["kind"]), int(match["position"]))
+        return (-1, 0)
+    return (_KIND_ORDER.index(match["kind"]), int(match["position"]))
 
 
 def _load_toml(path: Path, file: str) -> dict[str, Any]:
@@ -146,13 +150,15 @@ def _load_toml(path: Path, file: str) -> dict[str, Any]:
 
 
 def _load_uv_settings(
-    spec_path: Path, tool: Mapping[str, Any], warnings: list[str]
+    spec_path: Path, tool: Mapping[str, Any], warnings: list[Problem]
 ) -> tuple[UvSettings, list[Problem]]:
     """Read ``[tool.uv]``, or ``venvstacks.uv.toml`` when the spec has no such table."""
     uv_path = spec_path.with_name(UV_CONFIG_NAME)
     if "uv" in tool:
         if uv_path.exists():
-            warnings.append(f"{uv_path}: ignored, because {spec_path} has a [tool.uv] table")
+            warnings.append(
+                Problem(str(uv_path), f"ignored, because {spec_path} has a [tool.uv] table")
+            )
         prefix: tuple[str, ...] = ("tool", "uv")
         file, raw = str(spec_path), tool["uv"]
     elif uv_path.exists():
@@ -168,9 +174,15 @@ def _load_uv_settings(
     try:
         model = UvConfigModel.model_validate(raw)
     except ValidationError as exc:
-        return UvSettings(source=file), problems_from_validation_error(
-            exc, file=file, prefix=prefix
+        # Keep the index names that are there, so that layers using them don't
+        # report follow-on "unknown package index" problems.
+        names = tuple(
+            entry["name"]
+            for entry in raw.get("index", ())
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str)
         )
+        settings = UvSettings(source=file, settings=raw, index_names=names)
+        return settings, problems_from_validation_error(exc, file=file, prefix=prefix)
     settings, problems = compute_uv_settings(model, raw, file)
     return settings, [
         Problem(file, message, render_toml_path((*prefix, *loc))) for loc, message in problems
@@ -184,7 +196,7 @@ def _validate_layer(
     table: Mapping[str, Any],
     *,
     problems: list[Problem],
-    warnings: list[str],
+    warnings: list[Problem],
 ) -> LayerEntry:
     """Validate one layer table; record its problems and return its entry."""
     raw_name = table.get("name")
@@ -192,11 +204,12 @@ def _validate_layer(
     label = compute_build_name(kind, LayerName(name)) if name is not None else ""
     where = f"{kind.value}[{position}]"
     fields = dict(table)
-    ok = True
+    # Keys reported here are removed before validation, so that the layer's other
+    # fields are still checked (any problem keeps the whole spec from loading).
     if "build_requirements" in fields:
         del fields["build_requirements"]
         warnings.append(
-            f"{file}: {label or where}: {where}.build_requirements is obsolete and ignored; remove it"
+            Problem(file, "obsolete and ignored; remove it", f"{where}.build_requirements", label)
         )
     if "fully_versioned_name" in fields and kind is LayerKind.RUNTIME:
         if "python_implementation" in fields:
@@ -209,11 +222,14 @@ def _validate_layer(
                     label,
                 )
             )
-            ok = False
         else:
             warnings.append(
-                f"{file}: {label or where}: {where}.fully_versioned_name is obsolete; "
-                "rename it to 'python_implementation'"
+                Problem(
+                    file,
+                    "obsolete; rename it to 'python_implementation'",
+                    f"{where}.fully_versioned_name",
+                    label,
+                )
             )
             fields["python_implementation"] = fields["fully_versioned_name"]
         del fields["fully_versioned_name"]
@@ -232,7 +248,6 @@ def _validate_layer(
                 )
             )
             del fields[key]
-            ok = False
     model_type = _MODELS[kind]
     try:
         model: LayerSpecModel | None = model_type.model_validate(fields)
@@ -247,7 +262,7 @@ def _validate_layer(
             )
         )
         model = None
-    return LayerEntry(kind, position, model if ok else None, name)
+    return LayerEntry(kind, position, model, name)
 
 
 def _check_module_files(file: str, spec_dir: Path, entries: Iterable[LayerEntry]) -> list[Problem]:

@@ -23,6 +23,11 @@ Location = Sequence[int | str]
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
+def render_toml_key(key: str) -> str:
+    """Render a table key as TOML: bare when possible, else quoted (``"my.pkg"``)."""
+    return key if _BARE_KEY.fullmatch(key) else f'"{key}"'
+
+
 def render_toml_path(loc: Location) -> str:
     """Render a location tuple as a TOML path (``frameworks[1].package_indexes."a.b"``)."""
     text = ""
@@ -30,7 +35,7 @@ def render_toml_path(loc: Location) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            key = part if _BARE_KEY.fullmatch(part) else f'"{part}"'
+            key = render_toml_key(part)
             text += f".{key}" if text else key
     return text
 

@@ -59,12 +59,22 @@ def select_layers(
             graph, frozenset(layer.build_name for layer in enabled), frozenset(), frozenset()
         )
     unmatched = tuple(
-        p for p in patterns if not any(fnmatch(layer.build_name, p) for layer in graph)
+        p for p in patterns if not any(fnmatch(layer.build_name, p) for layer in enabled)
     )
     if unmatched and not allow_missing:
-        names = ", ".join(layer.build_name for layer in graph)
+        names = ", ".join(layer.build_name for layer in enabled)
+        disabled = [
+            layer.build_name
+            for layer in graph
+            if not layer.enabled and any(fnmatch(layer.build_name, p) for p in unmatched)
+        ]
+        note = (
+            f"; {', '.join(disabled)} target no platforms (platforms = []) and are never selected"
+            if disabled
+            else ""
+        )
         raise SelectionError(
-            f"no layers match {', '.join(repr(p) for p in unmatched)} (layers are: {names}); "
+            f"no layers match {', '.join(repr(p) for p in unmatched)} (layers are: {names}){note}; "
             "pass --allow-missing to skip patterns that match nothing"
         )
     included = [layer for layer in enabled if any(fnmatch(layer.build_name, p) for p in patterns)]
