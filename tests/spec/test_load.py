@@ -402,10 +402,14 @@ def test_key_of_another_kind_does_not_hide_other_problems(problems: Problems) ->
         + 'python_implementation = "cpython@3.11"\nlaunch_module = "gone.py"\n'
     )
     assert problems(spec) == [
-        "SPEC: app-a: applications[0].python_implementation: 'python_implementation' can't be "
-        "set in [[applications]]; it is only valid in [[runtimes]]",
-        "SPEC: app-a: applications[0].launch_module: launch module 'gone.py' does not exist "
-        "(paths are relative to the folder holding SPEC)",
+        (
+            "SPEC: app-a: applications[0].python_implementation: 'python_implementation' can't be "
+            "set in [[applications]]; it is only valid in [[runtimes]]"
+        ),
+        (
+            "SPEC: app-a: applications[0].launch_module: launch module 'gone.py' does not exist "
+            "(paths are relative to the folder holding SPEC)"
+        ),
     ]
 
 

@@ -141,8 +141,10 @@ def merge_package_indexes(
                 problems.append(
                     (
                         "frameworks",
-                        f"{origin[package]!r} gets {package!r} from index {kept!r} but {label!r} "
-                        f"gets it from {index!r}; to accept this, add {_render_override(index, kept)}",
+                        (
+                            f"{origin[package]!r} gets {package!r} from index {kept!r} but {label!r} "
+                            f"gets it from {index!r}; to accept this, add {_render_override(index, kept)}"
+                        ),
                     )
                 )
     for package, index in own.items():
@@ -151,9 +153,11 @@ def merge_package_indexes(
             problems.append(
                 (
                     f"package_indexes.{render_toml_key(package)}",
-                    f"package_indexes picks index {index!r} for {package!r} but "
-                    f"{origin[package]!r} gets it from {kept!r}; to accept this, add "
-                    f"{_render_override(kept, index)}",
+                    (
+                        f"package_indexes picks index {index!r} for {package!r} but "
+                        f"{origin[package]!r} gets it from {kept!r}; to accept this, add "
+                        f"{_render_override(kept, index)}"
+                    ),
                 )
             )
         merged[package] = index
