@@ -39,6 +39,8 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
 
 
 WriteSpec = Callable[..., Path]
+Load = Callable[..., StackSpec]
+Problems = Callable[..., list[str]]
 
 
 @pytest.fixture
@@ -58,7 +60,7 @@ def write_spec(tmp_path: Path) -> WriteSpec:
 
 
 @pytest.fixture
-def load(write_spec: WriteSpec) -> Callable[..., StackSpec]:
+def load(write_spec: WriteSpec) -> Load:
     """Write and load a spec, returning the `StackSpec`."""
 
     def run(text: str, files: dict[str, str] | None = None) -> StackSpec:
@@ -68,7 +70,7 @@ def load(write_spec: WriteSpec) -> Callable[..., StackSpec]:
 
 
 @pytest.fixture
-def problems(write_spec: WriteSpec) -> Callable[..., list[str]]:
+def problems(write_spec: WriteSpec) -> Problems:
     """Write and load a spec that must fail; return its problems as rendered lines.
 
     The temp folder is replaced by ``SPEC`` so expected lines stay short.

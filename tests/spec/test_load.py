@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from venvstacks.errors import SpecError
-from venvstacks.spec.load import StackSpec, load_stack_spec
+from venvstacks.spec.load import load_stack_spec
 from venvstacks.spec.naming import LayerKind, LayerName
 from venvstacks.spec.platforms import TargetPlatform
 
-from ..conftest import WriteSpec
-
-Problems = Callable[..., list[str]]
-Load = Callable[..., StackSpec]
+from ..conftest import Load, Problems, WriteSpec
 
 RUNTIME = """
 [[runtimes]]

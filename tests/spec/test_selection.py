@@ -1,16 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from venvstacks.errors import SelectionError
 from venvstacks.spec.load import StackSpec
 from venvstacks.spec.selection import select_layers
 
+from ..conftest import Load
 from .test_graph import DIAMOND, LAUNCH, RUNTIMES, application, framework
-
-Load = Callable[..., StackSpec]
 
 
 @pytest.fixture
