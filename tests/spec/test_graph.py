@@ -305,14 +305,14 @@ def test_package_indexes_are_inherited(load: Load) -> None:
     }
 
 
+# Two frameworks that take torch from different indexes.
+TORCH_VARIANTS = framework(
+    "cpu", runtime="rt", extra='package_indexes = {torch = "cpu"}'
+) + framework("cuda", runtime="rt", extra='package_indexes = {torch = "cuda"}')
+
+
 def test_conflicting_package_index_between_dependencies(problems: Problems) -> None:
-    spec = (
-        RUNTIMES
-        + framework("cpu", runtime="rt", extra='package_indexes = {torch = "cpu"}')
-        + framework("cuda", runtime="rt", extra='package_indexes = {torch = "cuda"}')
-        + application("app", "cpu", "cuda")
-        + INDEXES
-    )
+    spec = RUNTIMES + TORCH_VARIANTS + application("app", "cpu", "cuda") + INDEXES
     assert problems(spec, LAUNCH) == [
         (
             "SPEC: app-app: applications[0].frameworks: 'framework-cpu' gets 'torch' from index "
@@ -325,8 +325,7 @@ def test_conflicting_package_index_between_dependencies(problems: Problems) -> N
 def test_index_override_accepts_the_conflict(load: Load) -> None:
     spec = load(
         RUNTIMES
-        + framework("cpu", runtime="rt", extra='package_indexes = {torch = "cpu"}')
-        + framework("cuda", runtime="rt", extra='package_indexes = {torch = "cuda"}')
+        + TORCH_VARIANTS
         + application("app", "cpu", "cuda", extra='index_overrides = {cuda = "cpu"}')
         + INDEXES,
         LAUNCH,

@@ -104,7 +104,12 @@ class LayerGraph:
 
     def derived(self, layer: Layer) -> tuple[Layer, ...]:
         """Return the layers that run on *layer* (directly or through other layers)."""
-        return tuple(upper for upper in self.layers if layer in self.dependencies(upper))
+        # Linearised framework lists are transitive, so a name check is enough.
+        if layer.kind is LayerKind.RUNTIME:
+            return tuple(upper for upper in self.layers if upper.runtime == layer.name)
+        if layer.kind is LayerKind.FRAMEWORK:
+            return tuple(upper for upper in self.layers if layer.name in upper.frameworks)
+        return ()
 
 
 @dataclass(frozen=True)
