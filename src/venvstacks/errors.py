@@ -35,7 +35,15 @@ class Problem:
 
 
 class VenvStacksError(Exception):
-    """Base class of every error a user can act on."""
+    """Base class of every error a user can act on.
+
+    ``output`` is what an external tool printed on the way to the error (empty
+    if none); the CLI shows it under ``--verbose``.
+    """
+
+    def __init__(self, message: str = "", *, output: str = "") -> None:
+        self.output = output
+        super().__init__(message)
 
 
 class SpecError(VenvStacksError):
@@ -57,3 +65,23 @@ class SpecError(VenvStacksError):
 
 class SelectionError(VenvStacksError):
     """A ``--include`` (or similar) layer pattern selected nothing."""
+
+
+class ToolError(VenvStacksError):
+    """An external tool (uv, patchelf, a layer's Python) failed.
+
+    ``output`` holds everything the tool printed, so the CLI can replay it when
+    the user asks for detail (``-v``) or the failure needs explaining.
+    """
+
+    def __init__(self, message: str, *, command: tuple[str, ...] = (), output: str = "") -> None:
+        self.command = command
+        super().__init__(message, output=output)
+
+
+class RuntimeSourceError(VenvStacksError):
+    """A base runtime could not be found, packed or installed."""
+
+
+class BuildError(VenvStacksError):
+    """A layer could not be built."""

@@ -7,8 +7,6 @@ problems with the stack or its layers, 2 for a malformed command line.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -16,8 +14,9 @@ import typer
 from rich.console import Console
 
 from venvstacks import __version__
+from venvstacks.cli.output import Output, run_guarded
+from venvstacks.cli.python_cmd import python_app
 from venvstacks.cli.render import render_status_json, render_status_tree
-from venvstacks.errors import SpecError, VenvStacksError
 from venvstacks.pipeline import show_stack
 
 app = typer.Typer(
@@ -30,23 +29,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-@dataclass(frozen=True)
-class Output:
-    """Where and how much to print, from the global ``-v``/``-q`` options."""
-
-    verbosity: int = 0
-
-    def warn(self, message: str) -> None:
-        """Print a warning to stderr unless ``--quiet`` was given."""
-        if self.verbosity >= 0:
-            typer.echo(f"warning: {message}", err=True)
-
-    def detail(self, message: str) -> None:
-        """Print a detail to stderr when ``--verbose`` was given."""
-        if self.verbosity > 0:
-            typer.echo(message, err=True)
 
 
 def _show_version(value: bool) -> None:
@@ -118,19 +100,7 @@ Json = Annotated[
 ]
 
 
-def _run_guarded(output: Output, action: Callable[[], None]) -> None:
-    """Run *action*, turning venvstacks errors into messages and exit code 1."""
-    try:
-        action()
-    except SpecError as exc:
-        for warning in exc.warnings:
-            output.warn(warning.render())
-        for problem in exc.problems:
-            typer.echo(f"error: {problem.render()}", err=True)
-        raise typer.Exit(1) from None
-    except VenvStacksError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+app.add_typer(python_app)
 
 
 @app.command()
@@ -164,7 +134,7 @@ def show(
         else:
             Console(highlight=False, soft_wrap=True).print(render_status_tree(status))
 
-    _run_guarded(output, action)
+    run_guarded(output, action)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Files copied into built layers; importable, standard library only."""

@@ -1,0 +1,1 @@
+"""Building layers: runtimes from their sources, layered environments on top."""

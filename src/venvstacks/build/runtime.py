@@ -1,0 +1,106 @@
+"""Building a runtime layer: install the base runtime, clean it, add the layer files.
+
+The layer is assembled in a staging folder beside its build folder and swapped
+in only when complete, so a failed build leaves the previous build usable.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+from venvstacks._injected.postinstall import LAYER_CONFIG_PATH, render_layer_config
+from venvstacks.build.layer_config import compute_runtime_config, compute_site_dir
+from venvstacks.build.portability import find_build_paths
+from venvstacks.errors import BuildError
+from venvstacks.fs import remove_tree, replace_tree, write_text
+from venvstacks.runtimes.install import RuntimeSource, compute_runtime_python, install_runtime
+from venvstacks.runtimes.requests import parse_runtime_request
+from venvstacks.spec.graph import Layer
+from venvstacks.spec.naming import LayerKind
+from venvstacks.tools._subprocess import Runner, run
+from venvstacks.tools.uv import uv_pip_uninstall
+
+# Installers that python-build-standalone bundles; layers install with uv instead.
+BUNDLED_INSTALLERS = ("pip", "setuptools", "wheel")
+POSTINSTALL_NAME = "postinstall.py"
+
+
+@dataclass(frozen=True)
+class BuiltRuntime:
+    """A runtime layer built into its build folder."""
+
+    layer: Layer
+    path: Path
+    py_version: str
+
+    @property
+    def python(self) -> Path:
+        """The layer's interpreter."""
+        return self.path / compute_runtime_python()
+
+
+def render_postinstall_script() -> str:
+    """Return the ``postinstall.py`` placed at each layer's root (the module's own source)."""
+    return files("venvstacks._injected").joinpath(POSTINSTALL_NAME).read_text(encoding="utf-8")
+
+
+def _bundled_installers(site_packages: Path) -> list[str]:
+    if not site_packages.is_dir():
+        return []
+    installed = {p.name.split("-", 1)[0].lower() for p in site_packages.glob("*.dist-info")}
+    return [name for name in BUNDLED_INSTALLERS if name in installed]
+
+
+def write_layer_files(layer_dir: Path, config: dict[str, object]) -> None:
+    """Write the deployed layer config and ``postinstall.py`` into *layer_dir*."""
+    write_text(layer_dir / LAYER_CONFIG_PATH, render_layer_config(config))
+    write_text(layer_dir / POSTINSTALL_NAME, render_postinstall_script())
+
+
+def check_portability(layer: Layer, layer_dir: Path, build_paths: list[Path]) -> None:
+    """Fail if the built layer mentions a build-machine path."""
+    found = find_build_paths(layer_dir, build_paths)
+    if found:
+        shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")  # noqa: PLR2004
+        raise BuildError(
+            f"{layer.build_name}: the built layer contains absolute paths of the build folder "
+            f"({shown}); it would break once deployed elsewhere"
+        )
+
+
+def build_runtime_layer(
+    layer: Layer, build_dir: Path, source: RuntimeSource, *, runner: Runner = run
+) -> BuiltRuntime:
+    """Build the runtime *layer* into ``<build_dir>/<build name>``."""
+    if layer.kind is not LayerKind.RUNTIME:
+        raise ValueError(f"{layer.build_name} is not a runtime layer")
+    if layer.requirements:
+        raise BuildError(
+            f"{layer.build_name}: requirements: installing a runtime layer's own packages needs "
+            "its lock; run 'venvstacks lock' first"
+        )
+    build_dir = build_dir.absolute()
+    final = build_dir / layer.build_name
+    staging = build_dir / f".{layer.build_name}.staging"
+    remove_tree(staging)
+    try:
+        installed = install_runtime(
+            parse_runtime_request(layer.python_implementation),
+            staging,
+            source,
+            label=layer.build_name,
+            runner=runner,
+        )
+        site_packages = staging / compute_site_dir(installed.version)
+        bundled = _bundled_installers(site_packages)
+        if bundled:
+            uv_pip_uninstall(installed.python, bundled, label=layer.build_name, runner=runner)
+        write_layer_files(staging, compute_runtime_config(installed.version, sys.platform))
+        check_portability(layer, staging, [build_dir, build_dir.resolve()])
+        replace_tree(staging, final)
+    finally:
+        remove_tree(staging)
+    return BuiltRuntime(layer, final, installed.version)

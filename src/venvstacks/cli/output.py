@@ -1,0 +1,44 @@
+"""How the CLI prints: verbosity levels and the mapping of errors to exit codes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import typer
+
+from venvstacks.errors import SpecError, VenvStacksError
+
+
+@dataclass(frozen=True)
+class Output:
+    """Where and how much to print, from the global ``-v``/``-q`` options."""
+
+    verbosity: int = 0
+
+    def warn(self, message: str) -> None:
+        """Print a warning to stderr unless ``--quiet`` was given."""
+        if self.verbosity >= 0:
+            typer.echo(f"warning: {message}", err=True)
+
+    def detail(self, message: str) -> None:
+        """Print a detail to stderr when ``--verbose`` was given."""
+        if self.verbosity > 0:
+            typer.echo(message, err=True)
+
+
+def run_guarded(output: Output, action: Callable[[], None]) -> None:
+    """Run *action*, turning venvstacks errors into messages and exit code 1."""
+    try:
+        action()
+    except SpecError as exc:
+        for warning in exc.warnings:
+            output.warn(warning.render())
+        for problem in exc.problems:
+            typer.echo(f"error: {problem.render()}", err=True)
+        raise typer.Exit(1) from None
+    except VenvStacksError as exc:
+        if exc.output:
+            output.detail(exc.output.rstrip())
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None

@@ -1,0 +1,1 @@
+"""Adapters for the external programs venvstacks drives (uv, patchelf)."""

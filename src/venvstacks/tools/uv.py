@@ -1,0 +1,118 @@
+"""The one module that knows uv's command line.
+
+Every uv call runs the uv installed with venvstacks, with ``--no-config`` and an
+environment stripped of the user's uv/pip settings, so results depend only on
+the stack's own configuration.  Settings that say *how to reach* the network
+(credentials, proxies, certificates, timeouts, mirrors, the cache folder) are
+kept, so private indexes and corporate networks still work.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from venvstacks.tools._subprocess import Completed, Runner, run
+
+# uv variables that only say how to reach the network or where to cache.
+_KEPT_UV_VARIABLES = frozenset(
+    {
+        "UV_CACHE_DIR",
+        "UV_CONCURRENT_DOWNLOADS",
+        "UV_HTTP_RETRIES",
+        "UV_HTTP_TIMEOUT",
+        "UV_INSECURE_HOST",
+        "UV_NATIVE_TLS",
+        "UV_OFFLINE",
+        "UV_PYTHON_INSTALL_MIRROR",
+        "UV_SYSTEM_CERTS",
+    }
+)
+# Per-index credentials: UV_INDEX_<NAME>_USERNAME / _PASSWORD.
+_INDEX_CREDENTIALS = re.compile(r"^UV_INDEX_[A-Z0-9_]+_(USERNAME|PASSWORD)$")
+# Variables that would make uv or Python look at something other than what we name.
+_DROPPED = frozenset(
+    {"VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONUSERBASE"}
+)
+
+
+def find_uv() -> Path:
+    """Return the uv executable installed with venvstacks."""
+    from uv import find_uv_bin  # noqa: PLC0415 - the uv package is only needed when uv runs
+
+    return Path(find_uv_bin())
+
+
+def compute_uv_environment(base: Mapping[str, str]) -> dict[str, str]:
+    """Return *base* without the user's uv/pip configuration (network settings kept)."""
+    env = {}
+    for key, value in base.items():
+        if key in _DROPPED or key.startswith("PIP_"):
+            continue
+        if key.startswith("UV_") and not (
+            key in _KEPT_UV_VARIABLES or _INDEX_CREDENTIALS.match(key)
+        ):
+            continue
+        env[key] = value
+    # Interpreters uv queries must not leave build-folder paths behind in .pyc files.
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["UV_NO_CONFIG"] = "1"
+    env["UV_NO_PROGRESS"] = "1"
+    env["UV_PYTHON_INSTALL_BIN"] = "0"
+    env["UV_PYTHON_INSTALL_REGISTRY"] = "0"
+    return env
+
+
+def _uv(args: list[str | Path], *, runner: Runner, failure: str, check: bool = True) -> Completed:
+    return runner(
+        [find_uv(), *args, "--color", "never"],
+        env=compute_uv_environment(os.environ),
+        check=check,
+        failure=failure,
+    )
+
+
+def uv_python_install(
+    request: str,
+    install_dir: Path,
+    *,
+    downloads_json: Path | None = None,
+    runner: Runner = run,
+) -> Completed:
+    """Install the Python matching *request* (``cpython@3.11``) into *install_dir*.
+
+    With *downloads_json*, uv takes the list of available Pythons from that file
+    instead of its built-in python-build-standalone list.  Never touches the
+    user's own uv Python folder or ``~/.local/bin``.  Returns the completed
+    command even when it failed; the caller explains failures.
+    """
+    args: list[str | Path] = [
+        "python",
+        "install",
+        "--no-config",
+        "--no-bin",
+        "--install-dir",
+        install_dir,
+    ]
+    if downloads_json is not None:
+        args += ["--python-downloads-json-url", downloads_json.resolve().as_uri()]
+    args.append(request)
+    return _uv(args, runner=runner, failure="", check=False)
+
+
+def uv_version(*, runner: Runner = run) -> str:
+    """Return the version of the uv venvstacks runs (``0.13.9``)."""
+    return _uv(["--version"], runner=runner, failure="could not run uv").stdout.split()[1]
+
+
+def uv_pip_uninstall(
+    python: Path, packages: list[str], *, label: str, runner: Runner = run
+) -> None:
+    """Uninstall *packages* from the environment of *python*."""
+    _uv(
+        ["pip", "uninstall", "--no-config", "--python", python, *packages],
+        runner=runner,
+        failure=f"{label}: uv could not uninstall {', '.join(packages)}",
+    )
