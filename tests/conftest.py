@@ -83,3 +83,14 @@ def problems(write_spec: WriteSpec) -> Problems:
         return [p.render().replace(str(path), "SPEC") for p in caught.value.problems]
 
     return run
+
+
+@pytest.fixture(scope="session")
+def python_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A mirror folder holding this machine's CPython 3.11 and 3.12, packed once per session."""
+    from tests.runtimes.local_pythons import PACK_VERSIONS, pack_into  # noqa: PLC0415
+
+    mirror = tmp_path_factory.mktemp("python-mirror")
+    for minor in PACK_VERSIONS:
+        pack_into(minor, mirror)
+    return mirror

@@ -176,12 +176,11 @@ def rewrite_text_files(staging: Path, old_prefix: Path) -> None:
 
 
 def _restore_mtimes(staging: Path, prefix: Path) -> None:
-    # Patched files get their source's mtime back, so packing twice gives the same bytes.
-    for path in iter_tree(staging):
-        source = prefix / path.relative_to(staging)
-        if not path.is_symlink() and source.exists():
-            st = source.stat()
-            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    # Every staged entry (patched files, symlinks, folders) gets its source's mtime
+    # back, so packing the same installation twice gives the same bytes.
+    for path in [staging, *iter_tree(staging)]:
+        st = (prefix / path.relative_to(staging)).lstat()
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
 
 
 def compute_mtime_clamp() -> int | None:
