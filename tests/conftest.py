@@ -87,7 +87,7 @@ def problems(write_spec: WriteSpec) -> Problems:
 
 @pytest.fixture(scope="session")
 def python_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A mirror folder holding this machine's CPython 3.11 and 3.12, packed once per session."""
+    """Return a mirror folder holding this machine's CPython 3.11 and 3.12 (packed once per session)."""
     from tests.runtimes.local_pythons import PACK_VERSIONS, pack_into  # noqa: PLC0415
 
     mirror = tmp_path_factory.mktemp("python-mirror")

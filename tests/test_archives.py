@@ -26,8 +26,12 @@ def test_same_tree_gives_same_bytes(tmp_path: Path) -> None:
     # Two copies made at different times, with different mtimes newer than the clamp.
     _make_tree(tmp_path / "a", 2_000_000_000)
     _make_tree(tmp_path / "b", 2_100_000_000)
-    write_tar_gz(tmp_path / "a", tmp_path / "a.tar.gz", root_name="python", mtime_clamp=1_700_000_000)
-    write_tar_gz(tmp_path / "b", tmp_path / "b.tar.gz", root_name="python", mtime_clamp=1_700_000_000)
+    write_tar_gz(
+        tmp_path / "a", tmp_path / "a.tar.gz", root_name="python", mtime_clamp=1_700_000_000
+    )
+    write_tar_gz(
+        tmp_path / "b", tmp_path / "b.tar.gz", root_name="python", mtime_clamp=1_700_000_000
+    )
     assert (tmp_path / "a.tar.gz").read_bytes() == (tmp_path / "b.tar.gz").read_bytes()
 
 

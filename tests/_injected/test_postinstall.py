@@ -29,7 +29,10 @@ def test_render_sitecustomize(tmp_path: Path) -> None:
     existing = tmp_path / "bin"
     existing.mkdir()
     text = render_sitecustomize(
-        [Path("/opt/framework-a/lib/python3.11/site-packages"), Path("/opt/rt/lib/python3.11/site-packages")],
+        [
+            Path("/opt/framework-a/lib/python3.11/site-packages"),
+            Path("/opt/rt/lib/python3.11/site-packages"),
+        ],
         [existing, tmp_path / "missing"],
     )
     assert text == (
@@ -65,7 +68,9 @@ def test_paths_resolve_against_the_layer_folder(tmp_path: Path) -> None:
     )
     config = load_layer_config(layer)
     assert config["base_python"] == tmp_path.resolve() / "cpython-3.11/bin/python"
-    assert config["pylib_dirs"] == [tmp_path.resolve() / "cpython-3.11/lib/python3.11/site-packages"]
+    assert config["pylib_dirs"] == [
+        tmp_path.resolve() / "cpython-3.11/lib/python3.11/site-packages"
+    ]
     assert config["launch_module"] == "x"
 
 
@@ -96,5 +101,7 @@ def test_script_reports_a_missing_config_without_traceback(tmp_path: Path) -> No
         check=False,
     )
     assert proc.returncode == 1
-    assert proc.stderr.startswith(f"postinstall: {layer / LAYER_CONFIG_PATH}: can't read the layer config")
+    assert proc.stderr.startswith(
+        f"postinstall: {layer / LAYER_CONFIG_PATH}: can't read the layer config"
+    )
     assert "Traceback" not in proc.stderr

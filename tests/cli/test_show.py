@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -188,7 +189,8 @@ def test_no_arguments_shows_help_and_exits_2() -> None:
     code, out, err = run()
     assert (code, out) == (2, "")
     assert err.startswith("Usage: venvstacks [OPTIONS] COMMAND [ARGS]...")
-    assert "  show  Show the layers of a stack" in err
+    assert re.search(r"^  show +Show the layers of a stack", err, re.MULTILINE)
+    assert re.search(r"^  python +Base runtimes", err, re.MULTILINE)
 
 
 @pytest.mark.parametrize(

@@ -19,9 +19,14 @@ def find_local_python(minor: str) -> Path | None:
     pyenv = shutil.which("pyenv")
     if pyenv:
         versions = subprocess.run(
-            [pyenv, "versions", "--bare", "--skip-aliases"], capture_output=True, text=True, check=False
+            [pyenv, "versions", "--bare", "--skip-aliases"],
+            capture_output=True,
+            text=True,
+            check=False,
         ).stdout.split()
-        matching = [v for v in versions if v.startswith(f"{minor}.") and v.replace(".", "").isdigit()]
+        matching = [
+            v for v in versions if v.startswith(f"{minor}.") and v.replace(".", "").isdigit()
+        ]
         if matching:
             newest = max(matching, key=Version)
             prefix = subprocess.run(

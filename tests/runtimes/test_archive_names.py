@@ -15,19 +15,47 @@ from venvstacks.runtimes.archive_names import (
     [
         (
             "cpython-3.11.7+20240107-x86_64-unknown-linux-gnu-install_only.tar.gz",
-            "3.11.7", "20240107", "x86_64-unknown-linux-gnu", "install_only", "linux", "gnu", "x86_64", None,
+            "3.11.7",
+            "20240107",
+            "x86_64-unknown-linux-gnu",
+            "install_only",
+            "linux",
+            "gnu",
+            "x86_64",
+            None,
         ),
         (
             "cpython-3.12.8+20241219-aarch64-apple-darwin-install_only_stripped.tar.gz",
-            "3.12.8", "20241219", "aarch64-apple-darwin", "install_only_stripped", "darwin", "none", "aarch64", None,
+            "3.12.8",
+            "20241219",
+            "aarch64-apple-darwin",
+            "install_only_stripped",
+            "darwin",
+            "none",
+            "aarch64",
+            None,
         ),
         (
             "cpython-3.13.0+20241016-x86_64_v3-unknown-linux-gnu-install_only.tar.gz",
-            "3.13.0", "20241016", "x86_64_v3-unknown-linux-gnu", "install_only", "linux", "gnu", "x86_64", "v3",
+            "3.13.0",
+            "20241016",
+            "x86_64_v3-unknown-linux-gnu",
+            "install_only",
+            "linux",
+            "gnu",
+            "x86_64",
+            "v3",
         ),
         (
             "cpython-3.14.0rc1+local-x86_64-pc-windows-msvc-install_only.tar.gz",
-            "3.14.0rc1", "local", "x86_64-pc-windows-msvc", "install_only", "windows", "none", "x86_64", None,
+            "3.14.0rc1",
+            "local",
+            "x86_64-pc-windows-msvc",
+            "install_only",
+            "windows",
+            "none",
+            "x86_64",
+            None,
         ),
     ],
 )
@@ -37,7 +65,12 @@ def test_parse_archive_name(
 ) -> None:  # fmt: skip
     name = parse_archive_name(filename)
     assert name is not None
-    assert (name.version, name.build, name.triple, name.flavor) == (Version(version), build, triple, flavor)
+    assert (name.version, name.build, name.triple, name.flavor) == (
+        Version(version),
+        build,
+        triple,
+        flavor,
+    )
     assert (name.os, name.libc, name.arch_family, name.arch_variant) == (os, libc, arch, variant)
     assert name.filename == filename
 

@@ -71,7 +71,9 @@ def test_select_archive_picks_newest_matching(tmp_path: Path) -> None:
         f"cpython-3.12.1+a-{LINUX}-install_only.tar.gz",
     )
     archives = find_mirror_archives(tmp_path)
-    chosen = select_archive(archives, parse_runtime_request("cpython@3.11"), host_triple=LINUX, folder=tmp_path)
+    chosen = select_archive(
+        archives, parse_runtime_request("cpython@3.11"), host_triple=LINUX, folder=tmp_path
+    )
     assert chosen.name.filename == f"cpython-3.11.7+a-{LINUX}-install_only.tar.gz"
 
 
@@ -97,7 +99,9 @@ def test_missing_version_lists_what_the_mirror_has(tmp_path: Path) -> None:
 
 def test_empty_mirror(tmp_path: Path) -> None:
     with pytest.raises(RuntimeSourceError, match=r"\(it has none for this platform\)"):
-        select_archive((), parse_runtime_request("cpython@3.13"), host_triple=LINUX, folder=tmp_path)
+        select_archive(
+            (), parse_runtime_request("cpython@3.13"), host_triple=LINUX, folder=tmp_path
+        )
 
 
 def test_mirror_must_be_a_folder(tmp_path: Path) -> None:

@@ -46,7 +46,9 @@ def _run_hiding(script: str, hidden: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("minor", PACK_VERSIONS)
-def test_packing_twice_gives_identical_bytes(minor: str, python_mirror: Path, tmp_path: Path) -> None:
+def test_packing_twice_gives_identical_bytes(
+    minor: str, python_mirror: Path, tmp_path: Path
+) -> None:
     python = require_local_python(minor)
     proc = subprocess.run(
         [*VENVSTACKS, "python", "pack", "--python", str(python), "--output-dir", str(tmp_path)],
@@ -68,7 +70,11 @@ def test_archive_contents(minor: str, python_mirror: Path) -> None:
     archive = _archive_for(python_mirror, minor)
     name = parse_archive_name(archive.name)
     assert name is not None
-    assert (name.build, name.triple, name.flavor) == ("local", "x86_64-unknown-linux-gnu", "install_only")
+    assert (name.build, name.triple, name.flavor) == (
+        "local",
+        "x86_64-unknown-linux-gnu",
+        "install_only",
+    )
     with tarfile.open(archive) as tar:
         members = {m.name: m for m in tar.getmembers()}
     stdlib = f"python/lib/python{minor}"
@@ -86,7 +92,9 @@ def test_archive_contents(minor: str, python_mirror: Path) -> None:
 
 
 @pytest.mark.parametrize("minor", PACK_VERSIONS)
-def test_packed_runtime_runs_from_any_folder(minor: str, python_mirror: Path, tmp_path: Path) -> None:
+def test_packed_runtime_runs_from_any_folder(
+    minor: str, python_mirror: Path, tmp_path: Path
+) -> None:
     original = require_local_python(minor)
     prefix = Path(
         subprocess.run(
@@ -122,7 +130,15 @@ def test_packed_runtime_runs_from_any_folder(minor: str, python_mirror: Path, tm
 
 def test_pack_refuses_what_is_not_a_cpython(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [*VENVSTACKS, "python", "pack", "--python", "/bin/sh", "--output-dir", str(tmp_path / "out")],
+        [
+            *VENVSTACKS,
+            "python",
+            "pack",
+            "--python",
+            "/bin/sh",
+            "--output-dir",
+            str(tmp_path / "out"),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -132,7 +148,15 @@ def test_pack_refuses_what_is_not_a_cpython(tmp_path: Path) -> None:
         "error: /bin/sh: not a working Python interpreter; pass --python a CPython executable\n"
     )
     proc = subprocess.run(
-        [*VENVSTACKS, "python", "pack", "--python", str(tmp_path), "--output-dir", str(tmp_path / "out")],
+        [
+            *VENVSTACKS,
+            "python",
+            "pack",
+            "--python",
+            str(tmp_path),
+            "--output-dir",
+            str(tmp_path / "out"),
+        ],
         capture_output=True,
         text=True,
         check=False,

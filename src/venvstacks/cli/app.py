@@ -100,9 +100,6 @@ Json = Annotated[
 ]
 
 
-app.add_typer(python_app)
-
-
 @app.command()
 def show(
     ctx: typer.Context,
@@ -135,6 +132,9 @@ def show(
             Console(highlight=False, soft_wrap=True).print(render_status_tree(status))
 
     run_guarded(output, action)
+
+
+app.add_typer(python_app)
 
 
 def main() -> None:

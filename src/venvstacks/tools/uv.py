@@ -65,10 +65,17 @@ def compute_uv_environment(base: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def _uv(args: list[str | Path], *, runner: Runner, failure: str, check: bool = True) -> Completed:
+def _uv(
+    args: list[str | Path],
+    *,
+    runner: Runner,
+    failure: str,
+    check: bool = True,
+    extra_env: Mapping[str, str] | None = None,
+) -> Completed:
     return runner(
         [find_uv(), *args, "--color", "never"],
-        env=compute_uv_environment(os.environ),
+        env=compute_uv_environment(os.environ) | dict(extra_env or {}),
         check=check,
         failure=failure,
     )
@@ -88,6 +95,7 @@ def uv_python_install(
     user's own uv Python folder or ``~/.local/bin``.  Returns the completed
     command even when it failed; the caller explains failures.
     """
+    extra_env = {}
     args: list[str | Path] = [
         "python",
         "install",
@@ -98,8 +106,10 @@ def uv_python_install(
     ]
     if downloads_json is not None:
         args += ["--python-downloads-json-url", downloads_json.resolve().as_uri()]
+        # Local files: retrying a corrupt archive only delays the error.
+        extra_env["UV_HTTP_RETRIES"] = "0"
     args.append(request)
-    return _uv(args, runner=runner, failure="", check=False)
+    return _uv(args, runner=runner, failure="", check=False, extra_env=extra_env)
 
 
 def uv_version(*, runner: Runner = run) -> str:
