@@ -85,3 +85,7 @@ class RuntimeSourceError(VenvStacksError):
 
 class BuildError(VenvStacksError):
     """A layer could not be built."""
+
+
+class LockError(VenvStacksError):
+    """A layer could not be locked."""

@@ -6,25 +6,34 @@ an immutable result for the CLI to render.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 
+from venvstacks.build.runtime import build_runtime_layer
+from venvstacks.fs import remove_tree
+from venvstacks.lock.locker import LockedLayer, LockInstruction, lock_layers
+from venvstacks.lock.project import IndexOptions
+from venvstacks.lock.status import LayerLockStatus, compute_stack_lock_status
+from venvstacks.runtimes.install import compute_runtime_python, find_runtime_source
 from venvstacks.spec.graph import Layer
 from venvstacks.spec.load import StackSpec, load_stack_spec
 from venvstacks.spec.naming import BuildName, DeployedName, LayerKind, compute_deployed_name
-from venvstacks.spec.selection import select_layers
+from venvstacks.spec.selection import LayerSelection, select_layers
 
 
 @dataclass(frozen=True)
 class LayerStatus:
-    """What ``show`` reports for one layer."""
+    """What ``show`` (and ``--show``) reports for one layer."""
 
     kind: LayerKind
     build_name: BuildName
     deployed_name: DeployedName
     has_valid_lock: bool
     dependencies: tuple[LayerStatus, ...] = ()
+    operations: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -36,36 +45,154 @@ class StackStatus:
     unmatched_patterns: tuple[str, ...] = ()
 
 
-def _layer_status(layer: Layer, dependencies: tuple[LayerStatus, ...] = ()) -> LayerStatus:
-    # Lock files are not read yet: until locking is implemented, every layer is
-    # reported as not locked, and versioned layers as '<name>@???'.
+def _layer_status(
+    layer: Layer,
+    locks: Mapping[BuildName, LayerLockStatus],
+    dependencies: tuple[LayerStatus, ...] = (),
+    operations: tuple[str, ...] | None = None,
+) -> LayerStatus:
+    lock = locks.get(layer.build_name)
     return LayerStatus(
         kind=layer.kind,
         build_name=layer.build_name,
-        deployed_name=compute_deployed_name(
-            layer.build_name, versioned=layer.versioned, lock_version=None
-        ),
-        has_valid_lock=False,
+        deployed_name=lock.deployed_name
+        if lock is not None
+        else compute_deployed_name(layer.build_name, versioned=layer.versioned, lock_version=None),
+        has_valid_lock=lock is not None and lock.validity.is_valid,
         dependencies=dependencies,
+        operations=operations,
     )
 
 
 def show_stack(
     spec_path: Path, patterns: Sequence[str] = (), *, allow_missing: bool = False
 ) -> StackStatus:
-    """Load a stack and describe the selected layers and their dependencies.
+    """Load a stack and describe the selected layers, their dependencies and their locks.
 
     With *patterns*, the matching layers, the layers they run on and the layers
-    that run on them are described.  Touches neither the network nor the disk
-    (apart from reading the spec).
+    that run on them are described.  Reads the spec and the lock files; touches
+    neither the network nor anything else.
     """
     spec = load_stack_spec(spec_path)
     selection = select_layers(spec.graph, patterns, allow_missing=allow_missing)
+    locks = compute_stack_lock_status(spec)
     layers = tuple(
         _layer_status(
             layer,
-            tuple(_layer_status(dep) for dep in spec.graph.dependencies(layer)),
+            locks,
+            tuple(_layer_status(dep, locks) for dep in spec.graph.dependencies(layer)),
         )
         for layer in selection.layers
     )
     return StackStatus(spec=spec, layers=layers, unmatched_patterns=selection.unmatched)
+
+
+def resolve_option_path(spec: StackSpec, path: Path) -> Path:
+    """Resolve a ``--build-dir``-style path: ``~`` expanded, relative to the spec's folder."""
+    expanded = path.expanduser()
+    if expanded.is_absolute():
+        return Path(os.path.normpath(expanded))
+    return Path(os.path.normpath(spec.spec_dir.absolute() / expanded))
+
+
+@dataclass(frozen=True)
+class LockOptions:
+    """The ``venvstacks lock`` options that decide what is locked and how."""
+
+    include: tuple[str, ...] = ()
+    allow_missing: bool = False
+    if_needed: bool = False
+    reset_lock: tuple[str, ...] = ()
+    lock_dependencies: bool = False
+    clean: bool = False
+    build_dir: Path = Path("_build")
+    index: bool = True
+    local_wheels: tuple[Path, ...] = ()
+    python_mirror: Path | None = None
+
+
+def compute_lock_instructions(
+    spec: StackSpec, options: LockOptions
+) -> tuple[dict[BuildName, LockInstruction], LayerSelection]:
+    """Decide which layers to lock and how (reference §1.5)."""
+    graph = spec.graph
+    if options.reset_lock:  # patterns matching nothing are an error unless --allow-missing
+        select_layers(graph, options.reset_lock, allow_missing=options.allow_missing)
+
+    def reset(name: BuildName) -> bool:
+        return bool(options.reset_lock) and any(fnmatch(name, p) for p in options.reset_lock)
+
+    selection = select_layers(
+        graph,
+        options.include,
+        allow_missing=options.allow_missing,
+        include_derived=not options.if_needed,
+    )
+    instructions: dict[BuildName, LockInstruction] = {}
+    for name in selection.included:
+        instructions[name] = LockInstruction(if_needed=options.if_needed, reset=reset(name))
+    for name in selection.dependencies:
+        relock = options.lock_dependencies
+        instructions[name] = LockInstruction(if_needed=not relock, reset=relock and reset(name))
+    for name in selection.derived:
+        instructions[name] = LockInstruction(if_needed=False, reset=reset(name))
+    return instructions, selection
+
+
+def render_operations(instruction: LockInstruction) -> tuple[str, ...]:
+    """Return the operation labels of a lock instruction (``reset-lock``, ``lock``, ``lock-if-needed``)."""
+    lock = "lock-if-needed" if instruction.if_needed else "lock"
+    return ("reset-lock", lock) if instruction.reset else (lock,)
+
+
+def plan_lock(spec_path: Path, options: LockOptions) -> StackStatus:
+    """Describe what ``venvstacks lock`` would do (``--show``), without doing it."""
+    spec = load_stack_spec(spec_path)
+    instructions, selection = compute_lock_instructions(spec, options)
+    locks = compute_stack_lock_status(spec)
+    layers = tuple(
+        _layer_status(layer, locks, operations=render_operations(instructions[layer.build_name]))
+        for layer in selection.layers
+    )
+    return StackStatus(spec=spec, layers=layers, unmatched_patterns=selection.unmatched)
+
+
+@dataclass(frozen=True)
+class LockResult:
+    """The outcome of ``venvstacks lock``."""
+
+    spec: StackSpec
+    locked: tuple[LockedLayer, ...]
+    unmatched_patterns: tuple[str, ...] = ()
+
+
+def lock_stack(spec_path: Path, options: LockOptions) -> LockResult:
+    """Lock the selected layers of the stack at *spec_path*."""
+    spec = load_stack_spec(spec_path)
+    instructions, selection = compute_lock_instructions(spec, options)
+    build_dir = resolve_option_path(spec, options.build_dir)
+    source = find_runtime_source(options.python_mirror, os.environ)
+    interpreters: dict[BuildName, Path] = {}
+
+    def python_for(runtime: Layer) -> Path:
+        if runtime.build_name not in interpreters:
+            python = build_dir / runtime.build_name / compute_runtime_python()
+            if options.clean:
+                remove_tree(build_dir / runtime.build_name)
+            if not python.exists():
+                build_runtime_layer(runtime, build_dir, source, base_only=True)
+            interpreters[runtime.build_name] = python
+        return interpreters[runtime.build_name]
+
+    index_options = IndexOptions(
+        query_default_index=options.index,
+        local_wheel_dirs=tuple(resolve_option_path(spec, d) for d in options.local_wheels),
+    )
+    stack_lock = lock_layers(
+        spec,
+        instructions,
+        build_dir=build_dir,
+        index_options=index_options,
+        python_for=python_for,
+    )
+    return LockResult(spec, stack_lock.locked, selection.unmatched)

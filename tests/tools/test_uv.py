@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from venvstacks.tools.uv import compute_uv_environment
 
 
@@ -37,3 +39,9 @@ def test_user_configuration_is_dropped_network_settings_kept() -> None:
         "UV_PYTHON_INSTALL_BIN": "0",
         "UV_PYTHON_INSTALL_REGISTRY": "0",
     }
+
+
+def test_project_commands_hide_user_config_instead_of_no_config(tmp_path: Path) -> None:
+    env = compute_uv_environment({"PATH": "/usr/bin", "XDG_CONFIG_HOME": "/home/me/.config"}, tmp_path)
+    assert "UV_NO_CONFIG" not in env
+    assert env["XDG_CONFIG_HOME"] == env["XDG_CONFIG_DIRS"] == str(tmp_path)

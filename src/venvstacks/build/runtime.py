@@ -72,12 +72,21 @@ def check_portability(layer: Layer, layer_dir: Path, build_paths: list[Path]) ->
 
 
 def build_runtime_layer(
-    layer: Layer, build_dir: Path, source: RuntimeSource, *, runner: Runner = run
+    layer: Layer,
+    build_dir: Path,
+    source: RuntimeSource,
+    *,
+    base_only: bool = False,
+    runner: Runner = run,
 ) -> BuiltRuntime:
-    """Build the runtime *layer* into ``<build_dir>/<build name>``."""
+    """Build the runtime *layer* into ``<build_dir>/<build name>``.
+
+    With *base_only*, the layer's own packages are left out: locking needs only
+    the interpreter.
+    """
     if layer.kind is not LayerKind.RUNTIME:
         raise ValueError(f"{layer.build_name} is not a runtime layer")
-    if layer.requirements:
+    if layer.requirements and not base_only:
         raise BuildError(
             f"{layer.build_name}: requirements: installing a runtime layer's own packages needs "
             "its lock; run 'venvstacks lock' first"

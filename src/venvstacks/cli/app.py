@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 
 from venvstacks import __version__
+from venvstacks.cli.lock_cmd import lock
+from venvstacks.cli.options import AllowMissing, BuildDir, Include, Json, SpecPath
 from venvstacks.cli.output import Output, run_guarded
 from venvstacks.cli.python_cmd import python_app
 from venvstacks.cli.render import render_status_json, render_status_tree
@@ -63,50 +65,13 @@ def _global_options(
     ctx.obj = Output(verbosity=-1 if quiet else min(verbose, 2))
 
 
-SpecPath = Annotated[
-    Path,
-    typer.Argument(
-        help="The stack specification to read (or a folder holding venvstacks.toml).",
-        show_default=True,
-    ),
-]
-Include = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--include",
-        metavar="PATTERN",
-        help="Only work on layers whose build name matches this fnmatch pattern "
-        "(repeatable); their dependencies and the layers derived from them come too.",
-    ),
-]
-AllowMissing = Annotated[
-    bool,
-    typer.Option(
-        "--allow-missing/--no-allow-missing",
-        help="Warn instead of failing when an --include pattern matches no layer.",
-    ),
-]
-BuildDir = Annotated[
-    Path,
-    typer.Option(
-        "--build-dir",
-        metavar="DIR",
-        help="Build folder, relative to the spec's folder (accepted for compatibility; "
-        "show reads no build output).",
-    ),
-]
-Json = Annotated[
-    bool, typer.Option("--json/--no-json", help="Print machine-readable JSON instead of a tree.")
-]
-
-
 @app.command()
 def show(
     ctx: typer.Context,
     spec_path: SpecPath = Path("venvstacks.toml"),
     include: Include = None,
     allow_missing: AllowMissing = False,
-    build_dir: BuildDir = Path("_build"),  # noqa: ARG001 (accepted for venvstacks 0.8 compatibility)
+    build_dir: BuildDir = Path("_build"),  # noqa: ARG001 (accepted for venvstacks 0.8 compatibility; show reads no build output)
     json: Json = False,
 ) -> None:
     """Show the layers of a stack, their dependencies and whether they are locked.
@@ -134,6 +99,7 @@ def show(
     run_guarded(output, action)
 
 
+app.command()(lock)
 app.add_typer(python_app)
 
 

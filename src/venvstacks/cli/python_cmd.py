@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from venvstacks.cli.options import PythonMirror
 from venvstacks.cli.output import Output, run_guarded
 from venvstacks.runtimes.install import find_runtime_source
 from venvstacks.runtimes.mirror import MIRROR_ENV_VAR, find_mirror_archives
@@ -21,18 +22,6 @@ python_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-
-PythonMirror = Annotated[
-    Path | None,
-    typer.Option(
-        "--python-mirror",
-        metavar="DIR",
-        envvar=MIRROR_ENV_VAR,
-        show_envvar=True,
-        help="Folder of python-build-standalone style 'install_only' archives to install "
-        "runtimes from, instead of downloading them.",
-    ),
-]
 
 
 @python_app.command()

@@ -45,8 +45,15 @@ def find_uv() -> Path:
     return Path(find_uv_bin())
 
 
-def compute_uv_environment(base: Mapping[str, str]) -> dict[str, str]:
-    """Return *base* without the user's uv/pip configuration (network settings kept)."""
+def compute_uv_environment(
+    base: Mapping[str, str], config_home: Path | None = None
+) -> dict[str, str]:
+    """Return *base* without the user's uv/pip configuration (network settings kept).
+
+    Commands that read a project's ``[tool.uv]`` table can't use ``--no-config``
+    (it hides that table too), so for them *config_home* names an empty folder
+    that replaces the user and system configuration folders uv searches.
+    """
     env = {}
     for key, value in base.items():
         if key in _DROPPED or key.startswith("PIP_"):
@@ -58,7 +65,10 @@ def compute_uv_environment(base: Mapping[str, str]) -> dict[str, str]:
         env[key] = value
     # Interpreters uv queries must not leave build-folder paths behind in .pyc files.
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env["UV_NO_CONFIG"] = "1"
+    if config_home is None:
+        env["UV_NO_CONFIG"] = "1"
+    else:
+        env["XDG_CONFIG_HOME"] = env["XDG_CONFIG_DIRS"] = str(config_home)
     env["UV_NO_PROGRESS"] = "1"
     env["UV_PYTHON_INSTALL_BIN"] = "0"
     env["UV_PYTHON_INSTALL_REGISTRY"] = "0"
@@ -72,10 +82,11 @@ def _uv(
     failure: str,
     check: bool = True,
     extra_env: Mapping[str, str] | None = None,
+    config_home: Path | None = None,
 ) -> Completed:
     return runner(
         [find_uv(), *args, "--color", "never"],
-        env=compute_uv_environment(os.environ) | dict(extra_env or {}),
+        env=compute_uv_environment(os.environ, config_home) | dict(extra_env or {}),
         check=check,
         failure=failure,
     )
@@ -126,3 +137,53 @@ def uv_pip_uninstall(
         runner=runner,
         failure=f"{label}: uv could not uninstall {', '.join(packages)}",
     )
+
+
+def uv_lock(project: Path, python: Path, *, runner: Runner = run) -> Completed:
+    """Resolve the synthetic project in *project* for every platform (``uv lock``).
+
+    The project's ``[tool.uv]`` table carries all settings; user and system uv
+    configuration is hidden.  ``--upgrade`` ignores any earlier ``uv.lock``.
+    Returns the completed command even when it failed; the caller explains failures.
+    """
+    return _uv(
+        ["lock", "--project", project, "--python", python, "--upgrade", "--no-progress"],
+        runner=runner,
+        failure="",
+        check=False,
+        config_home=_empty_config_home(project),
+    )
+
+
+def uv_export_pylock(
+    project: Path, python: Path, output: Path, *, runner: Runner = run
+) -> Completed:
+    """Export the project's ``uv.lock`` as a PEP 751 ``pylock.toml`` file at *output*."""
+    return _uv(
+        [
+            "export",
+            "--project",
+            project,
+            "--python",
+            python,
+            "--locked",
+            "--format",
+            "pylock.toml",
+            "--no-header",
+            "--no-emit-project",
+            "--no-annotate",
+            "--quiet",
+            "-o",
+            output,
+        ],
+        runner=runner,
+        failure="",
+        check=False,
+        config_home=_empty_config_home(project),
+    )
+
+
+def _empty_config_home(project: Path) -> Path:
+    home = project / ".uv-config-home"
+    home.mkdir(parents=True, exist_ok=True)
+    return home

@@ -1,0 +1,131 @@
+"""``venvstacks lock``: resolve the selected layers and write their lock files."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from venvstacks.cli.options import AllowMissing, BuildDir, Include, Json, PythonMirror, SpecPath
+from venvstacks.cli.output import Output, run_guarded
+from venvstacks.cli.render import render_lock_result, render_status_json, render_status_tree
+from venvstacks.pipeline import LockOptions, lock_stack, plan_lock
+
+
+def lock(
+    ctx: typer.Context,
+    spec_path: SpecPath = Path("venvstacks.toml"),
+    include: Include = None,
+    allow_missing: AllowMissing = False,
+    build_dir: BuildDir = Path("_build"),
+    if_needed: Annotated[
+        bool,
+        typer.Option(
+            "--if-needed/--no-if-needed",
+            help="Only lock layers whose lock is missing or out of date.",
+        ),
+    ] = False,
+    reset_lock: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reset-lock",
+            metavar="PATTERN",
+            help="Delete the lock of matching layers before locking them again (repeatable; "
+            "without --include, every layer is selected).",
+        ),
+    ] = None,
+    lock_dependencies: Annotated[
+        bool,
+        typer.Option(
+            "--lock-dependencies/--no-lock-dependencies",
+            help="With --include, relock the layers the included ones run on too "
+            "(otherwise they are locked only if needed).",
+        ),
+    ] = False,
+    clean: Annotated[
+        bool,
+        typer.Option(
+            "--clean/--no-clean", help="Reinstall the runtimes locking uses before locking."
+        ),
+    ] = False,
+    show: Annotated[
+        bool,
+        typer.Option("--show/--no-show", help="Print the selected layers and operations first."),
+    ] = False,
+    show_only: Annotated[
+        bool,
+        typer.Option(
+            "--show-only/--no-show-only",
+            help="Print the selected layers and operations, then stop.",
+        ),
+    ] = False,
+    json_output: Json = False,
+    index: Annotated[
+        bool,
+        typer.Option(
+            "--index/--no-index",
+            help="Query the package indexes of the uv settings (--no-index: local wheels only).",
+        ),
+    ] = True,
+    local_wheels: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--local-wheels",
+            metavar="DIR",
+            help="Folder of wheels to resolve from as well, relative to the spec's folder (repeatable).",
+        ),
+    ] = None,
+    python_mirror: PythonMirror = None,
+) -> None:
+    """Lock the layers of a stack for all of their target platforms.
+
+    Each layer is resolved with uv on top of the layers below it, and written to
+    requirements/<layer>/ as pylock.<group>.toml with its metadata, a package
+    summary and a hash-pinned requirements file per target platform.  Without
+    --if-needed every selected layer is resolved again; unchanged results leave
+    the files (and versions) as they were.  --json implies --show-only unless
+    --show is given.
+    """
+    output: Output = ctx.obj
+    options = LockOptions(
+        include=tuple(include or ()),
+        allow_missing=allow_missing,
+        if_needed=if_needed,
+        reset_lock=tuple(reset_lock or ()),
+        lock_dependencies=lock_dependencies,
+        clean=clean,
+        build_dir=build_dir,
+        index=index,
+        local_wheels=tuple(local_wheels or ()),
+        python_mirror=python_mirror,
+    )
+    show_only = show_only or (json_output and not show)
+
+    def action() -> None:
+        if show or show_only:
+            plan = plan_lock(spec_path, options)
+            for warning in plan.spec.warnings:
+                output.warn(warning.render())
+            if json_output:
+                sys.stdout.write(render_status_json(plan, with_dependencies=False))
+            else:
+                Console(highlight=False, soft_wrap=True).print(render_status_tree(plan))
+            if show_only:
+                return
+        result = lock_stack(spec_path, options)
+        if not (show or show_only):
+            for warning in result.spec.warnings:
+                output.warn(warning.render())
+        for pattern in result.unmatched_patterns:
+            output.warn(f"no layers match {pattern!r}")
+        if json_output:  # the plan again, now showing the new locks
+            sys.stdout.write(
+                render_status_json(plan_lock(spec_path, options), with_dependencies=False)
+            )
+        elif output.verbosity >= 0:
+            typer.echo(render_lock_result(result))
+
+    run_guarded(output, action)

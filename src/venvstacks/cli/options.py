@@ -1,0 +1,58 @@
+"""Command-line options shared by several commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from venvstacks.runtimes.mirror import MIRROR_ENV_VAR
+
+SpecPath = Annotated[
+    Path,
+    typer.Argument(
+        help="The stack specification to read (or a folder holding venvstacks.toml).",
+        show_default=True,
+    ),
+]
+Include = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--include",
+        metavar="PATTERN",
+        help="Only work on layers whose build name matches this fnmatch pattern "
+        "(repeatable); their dependencies and the layers derived from them come too.",
+    ),
+]
+AllowMissing = Annotated[
+    bool,
+    typer.Option(
+        "--allow-missing/--no-allow-missing",
+        help="Warn instead of failing when an --include pattern matches no layer.",
+    ),
+]
+BuildDir = Annotated[
+    Path,
+    typer.Option(
+        "--build-dir",
+        metavar="DIR",
+        help="Build folder, relative to the spec's folder ('~' is expanded).",
+    ),
+]
+Json = Annotated[
+    bool, typer.Option("--json/--no-json", help="Print machine-readable JSON instead of a tree.")
+]
+
+
+PythonMirror = Annotated[
+    Path | None,
+    typer.Option(
+        "--python-mirror",
+        metavar="DIR",
+        envvar=MIRROR_ENV_VAR,
+        show_envvar=True,
+        help="Folder of python-build-standalone style 'install_only' archives to install "
+        "runtimes from, instead of downloading them.",
+    ),
+]

@@ -1,0 +1,270 @@
+"""Locking the selected layers of a stack, lowest layers first.
+
+Per layer: resolve with uv (unless an ``if needed`` lock is still valid), post-
+process the export, write the pylock, then the metadata, then the derived
+views.  Each file is written atomically and only when its content changes, so
+an unchanged relock leaves every file (and its mtime) as it was.  If a run is
+interrupted between the pylock and its metadata, the recomputed
+``requirements_hash`` no longer matches and the layer shows as needing a lock:
+never a lock and metadata that silently disagree.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from venvstacks.errors import LockError
+from venvstacks.fs import write_text
+from venvstacks.lock.constraints import LockedPin, compute_constraints
+from venvstacks.lock.markers import compute_marker_environment
+from venvstacks.lock.metadata import write_lock_metadata
+from venvstacks.lock.project import IndexOptions, render_resolve_project
+from venvstacks.lock.pylock import LockTarget, postprocess_pylock
+from venvstacks.lock.resolve import resolve_layer
+from venvstacks.lock.status import (
+    LayerLockStatus,
+    compute_layer_status,
+    compute_linux_target,
+    compute_macosx_target,
+    compute_postinstall_hash,
+    compute_py_version,
+    load_pylock,
+)
+from venvstacks.lock.versioning import compute_lock_metadata
+from venvstacks.lock.views import (
+    render_package_summary,
+    render_platform_view,
+    render_requirements_in,
+)
+from venvstacks.spec.graph import Layer
+from venvstacks.spec.load import StackSpec
+from venvstacks.spec.naming import BuildName
+from venvstacks.spec.platforms import parse_linux_target, parse_macosx_target
+from venvstacks.tools._subprocess import Runner, run
+
+
+@dataclass(frozen=True)
+class LockInstruction:
+    """What to do with one selected layer: relock, or lock only if needed; reset first or not."""
+
+    if_needed: bool = False
+    reset: bool = False
+
+
+class LockAction(StrEnum):
+    """What locking did to a layer."""
+
+    RESOLVED = "resolved"  # uv ran; the lock may or may not have changed
+    REVERSIONED = "reversioned"  # only the version inputs changed: new metadata, same lock
+    KEPT = "kept"  # the existing lock was still valid
+
+
+@dataclass(frozen=True)
+class LockedLayer:
+    """A layer after locking: its new status, and whether its lock or metadata changed."""
+
+    status: LayerLockStatus
+    action: LockAction
+    changed: bool
+
+
+@dataclass(frozen=True)
+class StackLock:
+    """The outcome of a lock run: every enabled layer's status, and what happened to the selected ones."""
+
+    statuses: Mapping[BuildName, LayerLockStatus]
+    locked: tuple[LockedLayer, ...]
+
+
+def compute_exclude_newer(
+    settings: Mapping[str, Any], environ: Mapping[str, str]
+) -> datetime | None:
+    """Return the ``exclude-newer`` time that clamps lock times (``UV_EXCLUDE_NEWER`` wins)."""
+    raw = environ.get("UV_EXCLUDE_NEWER") or settings.get("exclude-newer")
+    if not raw:
+        return None
+    try:
+        when = datetime.fromisoformat(str(raw))
+    except ValueError:
+        return None  # a relative or date-only value: uv interprets it; no clamp
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return False
+    except (OSError, UnicodeDecodeError):
+        pass
+    write_text(path, text)
+    return True
+
+
+def write_lock_views(status: LayerLockStatus) -> None:
+    """Rewrite the files derived from a layer's lock (requirements .in, summary, platform views)."""
+    layer, paths = status.layer, status.paths
+    _write_if_changed(paths.requirements_in, render_requirements_in(layer.requirements))
+    lock = load_pylock(paths.pylock)
+    if lock is None:
+        return
+    _write_if_changed(paths.summary, render_package_summary(layer.build_name, lock))
+    implementation = layer.python_implementation.partition("@")[0]
+    for platform in layer.platforms:
+        environment = compute_marker_environment(
+            platform, compute_py_version(layer), implementation
+        )
+        _write_if_changed(
+            paths.platform_view(platform),
+            render_platform_view(layer.build_name, platform.value, lock, environment),
+        )
+
+
+def _lock_target(layer: Layer) -> LockTarget:
+    return LockTarget(
+        platforms=layer.platforms,
+        python_version=compute_py_version(layer),
+        implementation=layer.python_implementation.partition("@")[0],
+        linux_version=parse_linux_target(compute_linux_target(layer)).version,
+        macosx_version=parse_macosx_target(compute_macosx_target(layer)),
+    )
+
+
+@dataclass(frozen=True)
+class _Context:
+    spec: StackSpec
+    build_dir: Path
+    settings: Mapping[str, Any]
+    index_options: IndexOptions
+    exclude_newer: datetime | None
+    python_for: Callable[[Layer], Path]
+    runner: Runner
+
+
+def _resolve(
+    context: _Context, status: LayerLockStatus, lower: tuple[LayerLockStatus, ...]
+) -> bool:
+    layer, paths = status.layer, status.paths
+    lower_locks = [lock for d in lower if (lock := load_pylock(d.paths.pylock)) is not None]
+    constraints: tuple[LockedPin, ...] = compute_constraints(lower_locks)
+    runtime = next((d.layer for d in lower if d.layer.runtime is None), layer)
+    project = render_resolve_project(
+        layer,
+        compute_py_version(layer),
+        context.settings,
+        [pin.render() for pin in constraints],
+        context.index_options,
+    )
+    exported = resolve_layer(
+        layer.build_name,
+        context.build_dir / f"{layer.build_name}_resolve",
+        project,
+        context.python_for(runtime),
+        runner=context.runner,
+    )
+    processed = postprocess_pylock(
+        exported,
+        label=layer.build_name,
+        target=_lock_target(layer),
+        constraints=constraints,
+        lock_dir=paths.folder,
+    )
+    return _write_if_changed(paths.pylock, processed.render())
+
+
+def _record(context: _Context, status: LayerLockStatus) -> bool:
+    """Write the metadata for the layer's current lock; return whether it changed."""
+    mtime = datetime.fromtimestamp(status.paths.pylock.stat().st_mtime, tz=UTC)
+    meta = compute_lock_metadata(
+        status.inputs,
+        status.stored,
+        versioned=status.layer.versioned,
+        pylock_mtime=mtime,
+        exclude_newer=context.exclude_newer,
+    )
+    if meta == status.stored:
+        return False
+    write_lock_metadata(status.paths.metadata, meta)
+    return True
+
+
+def _lock_one(
+    context: _Context,
+    status: LayerLockStatus,
+    instruction: LockInstruction,
+    statuses: Mapping[BuildName, LayerLockStatus],
+) -> tuple[LockAction, bool]:
+    layer = status.layer
+    lower = tuple(statuses[d.build_name] for d in context.spec.graph.dependencies(layer))
+    unlocked = [d.layer.build_name for d in lower if not d.validity.is_valid]
+    if unlocked:
+        raise LockError(
+            f"{layer.build_name}: can't lock before {', '.join(unlocked)}; lock those first "
+            f"(venvstacks lock --include {layer.build_name} --lock-dependencies)"
+        )
+    validity = status.validity
+    if instruction.if_needed and not instruction.reset and validity.is_valid:
+        return LockAction.KEPT, _record(
+            context, status
+        ) if validity.adopt_deployment_inputs else False
+    if (
+        instruction.if_needed
+        and not instruction.reset
+        and status.stored
+        and not validity.needs_resolution
+    ):
+        return LockAction.REVERSIONED, _record(context, status)
+    if instruction.reset:
+        status.paths.pylock.unlink(missing_ok=True)
+    changed = _resolve(context, status, lower)
+    fresh = compute_layer_status(context.spec, layer, statuses, compute_postinstall_hash())
+    return LockAction.RESOLVED, _record(context, fresh) or changed
+
+
+def lock_layers(
+    spec: StackSpec,
+    instructions: Mapping[BuildName, LockInstruction],
+    *,
+    build_dir: Path,
+    index_options: IndexOptions,
+    python_for: Callable[[Layer], Path],
+    runner: Runner = run,
+    environ: Mapping[str, str] = os.environ,
+) -> StackLock:
+    """Lock the layers named in *instructions* (lowest first); report every layer's status.
+
+    *python_for* returns the interpreter of a runtime layer, installing it if
+    needed; it is only called when uv has to resolve.
+    """
+    settings = dict(spec.uv.settings)
+    if environ.get("UV_EXCLUDE_NEWER"):
+        settings["exclude-newer"] = environ["UV_EXCLUDE_NEWER"]
+    context = _Context(
+        spec,
+        build_dir,
+        settings,
+        index_options,
+        compute_exclude_newer(spec.uv.settings, environ),
+        python_for,
+        runner,
+    )
+    postinstall_hash = compute_postinstall_hash()
+    statuses: dict[BuildName, LayerLockStatus] = {}
+    locked: list[LockedLayer] = []
+    for layer in spec.graph:
+        if not layer.enabled:
+            continue
+        status = compute_layer_status(spec, layer, statuses, postinstall_hash)
+        instruction = instructions.get(layer.build_name)
+        if instruction is not None:
+            action, changed = _lock_one(context, status, instruction, statuses)
+            status = compute_layer_status(spec, layer, statuses, postinstall_hash)
+            write_lock_views(status)
+            locked.append(LockedLayer(status, action, changed))
+        statuses[layer.build_name] = status
+    return StackLock(statuses, tuple(locked))
