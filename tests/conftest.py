@@ -30,6 +30,7 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
     def check(name: str, actual: str) -> None:
         path = GOLDEN_DIR / name
         if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(actual, encoding="utf-8", newline="\n")
             return
         assert path.exists(), f"missing golden file {path}; run pytest --update-golden"

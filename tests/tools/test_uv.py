@@ -42,6 +42,8 @@ def test_user_configuration_is_dropped_network_settings_kept() -> None:
 
 
 def test_project_commands_hide_user_config_instead_of_no_config(tmp_path: Path) -> None:
-    env = compute_uv_environment({"PATH": "/usr/bin", "XDG_CONFIG_HOME": "/home/me/.config"}, tmp_path)
+    env = compute_uv_environment(
+        {"PATH": "/usr/bin", "XDG_CONFIG_HOME": "/home/me/.config"}, tmp_path
+    )
     assert "UV_NO_CONFIG" not in env
     assert env["XDG_CONFIG_HOME"] == env["XDG_CONFIG_DIRS"] == str(tmp_path)

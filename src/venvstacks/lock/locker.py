@@ -198,6 +198,7 @@ def _lock_one(
     status: LayerLockStatus,
     instruction: LockInstruction,
     statuses: Mapping[BuildName, LayerLockStatus],
+    relocked_below: bool,
 ) -> tuple[LockAction, bool]:
     layer = status.layer
     lower = tuple(statuses[d.build_name] for d in context.spec.graph.dependencies(layer))
@@ -208,16 +209,13 @@ def _lock_one(
             f"(venvstacks lock --include {layer.build_name} --lock-dependencies)"
         )
     validity = status.validity
-    if instruction.if_needed and not instruction.reset and validity.is_valid:
-        return LockAction.KEPT, _record(
-            context, status
-        ) if validity.adopt_deployment_inputs else False
-    if (
-        instruction.if_needed
-        and not instruction.reset
-        and status.stored
-        and not validity.needs_resolution
-    ):
+    # A lower layer whose locked packages just changed may now provide (or stop
+    # providing) packages of this one: resolve again even when only "if needed".
+    if_needed = instruction.if_needed and not instruction.reset and not relocked_below
+    if if_needed and validity.is_valid:
+        adopted = validity.adopt_deployment_inputs and _record(context, status)
+        return LockAction.KEPT, adopted
+    if if_needed and status.stored and not validity.needs_resolution:
         return LockAction.REVERSIONED, _record(context, status)
     if instruction.reset:
         status.paths.pylock.unlink(missing_ok=True)
@@ -256,14 +254,21 @@ def lock_layers(
     postinstall_hash = compute_postinstall_hash()
     statuses: dict[BuildName, LayerLockStatus] = {}
     locked: list[LockedLayer] = []
+    relocked: set[BuildName] = set()  # layers whose locked packages changed in this run
     for layer in spec.graph:
         if not layer.enabled:
             continue
         status = compute_layer_status(spec, layer, statuses, postinstall_hash)
         instruction = instructions.get(layer.build_name)
         if instruction is not None:
-            action, changed = _lock_one(context, status, instruction, statuses)
+            below = {d.build_name for d in spec.graph.dependencies(layer)}
+            action, changed = _lock_one(
+                context, status, instruction, statuses, bool(below & relocked)
+            )
+            previous_hash = status.inputs.requirements_hash
             status = compute_layer_status(spec, layer, statuses, postinstall_hash)
+            if status.inputs.requirements_hash != previous_hash:
+                relocked.add(layer.build_name)
             write_lock_views(status)
             locked.append(LockedLayer(status, action, changed))
         statuses[layer.build_name] = status
