@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.runtimes.local_pythons import require_local_python
 from tests.wheel_factory import make_wheel
 
 pytestmark = pytest.mark.slow
@@ -224,3 +226,79 @@ def test_missing_wheels_are_reported_with_a_hint(project: Path, python_mirror: P
         "linuxonly: no wheels available for ['linux_aarch64', 'macosx_arm64', 'macosx_x86_64', "
         "'win_amd64', 'win_arm64']. Set platforms to ['linux_x86_64'] to limit to available wheels.\n"
     )
+
+
+PYPI_SPEC = """\
+[[runtimes]]
+name = "cpython-3.12"
+python_implementation = "cpython@3.12"
+requirements = []
+platforms = ["linux_x86_64", "macosx_arm64", "win_amd64"]
+
+[[frameworks]]
+name = "numpy"
+runtime = "cpython-3.12"
+requirements = ["numpy>=2,<2.3"]
+
+[[frameworks]]
+name = "sklearn"
+frameworks = ["numpy"]
+requirements = ["scikit-learn>=1.5,<1.7"]
+versioned = true
+
+[[applications]]
+name = "classify"
+launch_module = "classify.py"
+frameworks = ["sklearn"]
+requirements = ["scikit-learn", "numpy"]
+
+[tool.uv]
+exclude-newer = "2025-06-01T00:00:00Z"
+"""
+
+
+def test_real_pypi_stack(tmp_path: Path, python_mirror: Path) -> None:
+    (tmp_path / "venvstacks.toml").write_text(PYPI_SPEC)
+    (tmp_path / "classify.py").write_text("import sklearn\n")
+    proc = venvstacks(tmp_path, "lock", "--python-mirror", str(python_mirror), offline=False)
+    assert proc.returncode == 0, proc.stderr
+    requirements = tmp_path / "requirements"
+    summary = (requirements / "framework-sklearn/packages-framework-sklearn.txt").read_text()
+    assert "scikit-learn==1.6.1\n" in summary
+    assert summary.endswith("# Shared packages inherited from other layers\nnumpy==2.2.6\n\n")
+    app_summary = (requirements / "app-classify/packages-app-classify.txt").read_text()
+    assert app_summary.splitlines()[2:4] == ["", "# Shared packages inherited from other layers"]
+    assert meta(tmp_path, "framework-sklearn")["locked_at"] == "2025-06-01T00:00:00+00:00"
+    assert show(tmp_path)["framework-sklearn"] == "framework-sklearn@1"
+    # The per-platform views install with pip's hash checking, layer by layer.
+    venv = tmp_path / "venv"
+    python = require_local_python("3.12")
+    subprocess.run([python, "-m", "venv", venv], check=True)
+    env = {"PATH": "/usr/bin:/bin", "PIP_CONFIG_FILE": "/dev/null", "HOME": str(tmp_path)}
+    if "SSL_CERT_FILE" in os.environ:  # a corporate CA bundle, as the machine's pip uses
+        env["PIP_CERT"] = os.environ["SSL_CERT_FILE"]
+    for layer, group in (
+        ("framework-numpy", "framework-numpy"),
+        ("framework-sklearn", "framework-sklearn"),
+    ):
+        view = requirements / layer / f"requirements-{group}-linux_x86_64.txt"
+        subprocess.run(
+            [
+                venv / "bin/python",
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--require-hashes",
+                "-r",
+                view,
+            ],
+            check=True,
+            env=env,
+        )
+    check = subprocess.run(
+        [venv / "bin/python", "-c", "import sklearn; print(sklearn.__version__)"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert check.stdout.strip() == "1.6.1"

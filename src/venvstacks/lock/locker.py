@@ -114,15 +114,20 @@ def write_lock_views(status: LayerLockStatus) -> None:
     if lock is None:
         return
     _write_if_changed(paths.summary, render_package_summary(layer.build_name, lock))
-    implementation = layer.python_implementation.partition("@")[0]
+    target = _lock_target(layer)
     for platform in layer.platforms:
         environment = compute_marker_environment(
-            platform, compute_py_version(layer), implementation
+            platform, target.python_version, target.implementation
         )
-        _write_if_changed(
-            paths.platform_view(platform),
-            render_platform_view(layer.build_name, platform.value, lock, environment),
+        view = render_platform_view(
+            layer.build_name,
+            platform,
+            lock,
+            environment,
+            linux_version=target.linux_version,
+            macosx_version=target.macosx_version,
         )
+        _write_if_changed(paths.platform_view(platform), view)
 
 
 def _lock_target(layer: Layer) -> LockTarget:
