@@ -13,6 +13,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from venvstacks.build.runtime import build_runtime_layer
+from venvstacks.build.stack import BuiltLayer, build_layers
 from venvstacks.fs import remove_tree
 from venvstacks.lock.locker import LockedLayer, LockInstruction, lock_layers
 from venvstacks.lock.project import IndexOptions
@@ -196,3 +197,71 @@ def lock_stack(spec_path: Path, options: LockOptions) -> LockResult:
         python_for=python_for,
     )
     return LockResult(spec, stack_lock.locked, selection.unmatched)
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """The ``venvstacks build`` options that decide what is locked and built."""
+
+    include: tuple[str, ...] = ()
+    allow_missing: bool = False
+    lock_if_needed: bool = False
+    reset_lock: tuple[str, ...] = ()
+    build_derived: bool = False
+    include_dependencies: bool | None = None
+    lock_dependencies: bool = False
+    clean: bool = False
+    build_dir: Path = Path("_build")
+    index: bool = True
+    local_wheels: tuple[Path, ...] = ()
+    python_mirror: Path | None = None
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """The outcome of ``venvstacks build``: what was locked, what was built."""
+
+    spec: StackSpec
+    locked: tuple[LockedLayer, ...]
+    built: tuple[BuiltLayer, ...]
+    unmatched_patterns: tuple[str, ...] = ()
+
+
+def compute_build_selection(spec: StackSpec, options: BuildOptions) -> LayerSelection:
+    """Select the layers to build: included ones, what they run on, and derived ones on request."""
+    return select_layers(
+        spec.graph,
+        options.include,
+        allow_missing=options.allow_missing,
+        include_derived=options.build_derived,
+    )
+
+
+def build_stack(spec_path: Path, options: BuildOptions) -> BuildResult:
+    """Lock (only when asked to), then build the selected layers of the stack at *spec_path*."""
+    spec = load_stack_spec(spec_path)
+    selection = compute_build_selection(spec, options)
+    locked: tuple[LockedLayer, ...] = ()
+    if options.lock_if_needed or options.reset_lock:
+        lock_options = LockOptions(
+            include=options.include,
+            allow_missing=options.allow_missing,
+            if_needed=not options.reset_lock,
+            reset_lock=options.reset_lock,
+            lock_dependencies=options.lock_dependencies or bool(options.include_dependencies),
+            build_dir=options.build_dir,
+            index=options.index,
+            local_wheels=options.local_wheels,
+            python_mirror=options.python_mirror,
+        )
+        locked = lock_stack(spec_path, lock_options).locked
+    build_dir = resolve_option_path(spec, options.build_dir)
+    built = build_layers(
+        spec,
+        compute_stack_lock_status(spec),
+        {layer.build_name for layer in selection.layers},
+        build_dir=build_dir,
+        source=find_runtime_source(options.python_mirror, os.environ),
+        clean=options.clean,
+    )
+    return BuildResult(spec, locked, built, selection.unmatched)

@@ -67,7 +67,7 @@ def test_paths_resolve_against_the_layer_folder(tmp_path: Path) -> None:
         },
     )
     config = load_layer_config(layer)
-    assert config["base_python"] == tmp_path.resolve() / "cpython-3.11/bin/python"
+    assert config["base_python"] == tmp_path / "cpython-3.11/bin/python"
     assert config["pylib_dirs"] == [
         tmp_path.resolve() / "cpython-3.11/lib/python3.11/site-packages"
     ]

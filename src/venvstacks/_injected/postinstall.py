@@ -8,18 +8,17 @@ Python, runtime layer first::
 
 It reads ``share/venv/metadata/venvstacks_layer.json`` and, for framework and
 application layers, writes ``pyvenv.cfg`` and ``sitecustomize.py`` pointing at
-the layers below; then it byte-compiles the layer.  It uses only the standard
+the layers below.  Bytecode was compiled when the layer was built, so nothing
+is compiled here.  It uses only the standard
 library (any Python 3.11+ runs it), and it is the single source of the files it
 renders: venvstacks imports the same functions when it builds layers.
 """
 
 from __future__ import annotations
 
-import compileall
 import json
 import os
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +48,13 @@ def load_layer_config(layer_dir: Path) -> dict[str, Any]:
         raw = json.loads(config_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise LayerConfigError(f"{config_path}: can't read the layer config ({exc})") from exc
-    deployment_dir = layer_dir.resolve().parent
+    layer_dir = Path(os.path.abspath(layer_dir))  # noqa: PTH100 - must not follow symlinks
+    deployment_dir = layer_dir.parent
 
     def resolve(relative: str) -> Path:
-        path = (layer_dir / relative).resolve()
+        # Normalised without following symlinks: a layer's bin/python is a symlink
+        # to the runtime's, yet it must stay the layer's own interpreter path.
+        path = Path(os.path.normpath(layer_dir / relative))
         if not path.is_relative_to(deployment_dir):
             raise LayerConfigError(f"{config_path}: {relative!r} points outside {deployment_dir}")
         return path
@@ -93,7 +95,7 @@ def render_sitecustomize(pylib_dirs: list[Path], dll_dirs: list[Path]) -> str:
 def postinstall(layer_dir: Path) -> None:
     """Finish the layer deployed at *layer_dir*."""
     config = load_layer_config(layer_dir)
-    if config["python"] != config["base_python"]:
+    if config["python"] != config["base_python"]:  # a virtual environment on a runtime
         layer_dir.joinpath("pyvenv.cfg").write_text(
             render_pyvenv_cfg(config["base_python"], config["py_version"]), encoding="utf-8"
         )
@@ -101,9 +103,6 @@ def postinstall(layer_dir: Path) -> None:
         config["site_dir"].joinpath("sitecustomize.py").write_text(
             render_sitecustomize(config["pylib_dirs"], dll_dirs), encoding="utf-8"
         )
-    # Old syntax in bundled test data is not the user's problem: compile quietly.
-    warnings.simplefilter("ignore", SyntaxWarning)
-    compileall.compile_dir(layer_dir / "lib", optimize=0, quiet=2, workers=0)
 
 
 if __name__ == "__main__":

@@ -12,16 +12,18 @@ from importlib.resources import files
 from pathlib import Path
 
 from venvstacks._injected.postinstall import LAYER_CONFIG_PATH, render_layer_config
+from venvstacks.build.bytecode import compile_layer
+from venvstacks.build.cleanup import remove_installer_caches, remove_scripts
 from venvstacks.build.layer_config import compute_runtime_config, compute_site_dir
 from venvstacks.build.portability import find_build_paths
-from venvstacks.errors import BuildError
+from venvstacks.errors import BuildError, ToolError
 from venvstacks.fs import remove_tree, replace_tree, write_text
 from venvstacks.runtimes.install import RuntimeSource, compute_runtime_python, install_runtime
 from venvstacks.runtimes.requests import parse_runtime_request
 from venvstacks.spec.graph import Layer
 from venvstacks.spec.naming import LayerKind
 from venvstacks.tools._subprocess import Runner, run
-from venvstacks.tools.uv import uv_pip_uninstall
+from venvstacks.tools.uv import uv_pip_install_pylock, uv_pip_uninstall
 
 # Installers that python-build-standalone bundles; layers install with uv instead.
 BUNDLED_INSTALLERS = ("pip", "setuptools", "wheel")
@@ -76,17 +78,20 @@ def build_runtime_layer(
     build_dir: Path,
     source: RuntimeSource,
     *,
+    pylock: Path | None = None,
+    python_platform: str = "",
     base_only: bool = False,
     runner: Runner = run,
 ) -> BuiltRuntime:
     """Build the runtime *layer* into ``<build_dir>/<build name>``.
 
-    With *base_only*, the layer's own packages are left out: locking needs only
-    the interpreter.
+    The layer's own packages are installed from *pylock* for *python_platform*.
+    With *base_only*, they are left out (and the folder gets no bytecode): locking
+    needs only the interpreter.
     """
     if layer.kind is not LayerKind.RUNTIME:
         raise ValueError(f"{layer.build_name} is not a runtime layer")
-    if layer.requirements and not base_only:
+    if layer.requirements and not base_only and pylock is None:
         raise BuildError(
             f"{layer.build_name}: requirements: installing a runtime layer's own packages needs "
             "its lock; run 'venvstacks lock' first"
@@ -107,6 +112,21 @@ def build_runtime_layer(
         bundled = _bundled_installers(site_packages)
         if bundled:
             uv_pip_uninstall(installed.python, bundled, label=layer.build_name, runner=runner)
+        if not base_only:
+            if pylock is not None and layer.requirements:
+                try:
+                    uv_pip_install_pylock(
+                        installed.python,
+                        pylock,
+                        python_platform,
+                        label=layer.build_name,
+                        runner=runner,
+                    )
+                except ToolError as exc:
+                    raise BuildError(str(exc), output=exc.output) from exc
+            remove_scripts(staging, compute_site_dir(installed.version))
+            remove_installer_caches(staging, compute_site_dir(installed.version))
+            compile_layer(installed.python, staging, [staging / "lib"], runner=runner)
         write_layer_files(staging, compute_runtime_config(installed.version, sys.platform))
         check_portability(layer, staging, [build_dir, build_dir.resolve()])
         replace_tree(staging, final)

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from venvstacks import __version__
+from venvstacks.cli.build_cmd import build
 from venvstacks.cli.lock_cmd import lock
 from venvstacks.cli.options import AllowMissing, BuildDir, Include, Json, SpecPath
 from venvstacks.cli.output import Output, run_guarded
@@ -100,6 +101,7 @@ def show(
 
 
 app.command()(lock)
+app.command()(build)
 app.add_typer(python_app)
 
 

@@ -12,7 +12,12 @@ from venvstacks.tools.uv import uv_export_pylock, uv_lock
 
 def render_uv_explanation(output: str) -> str:
     """Return uv's explanation of a failure, indented under our one-line message."""
-    lines = [line.rstrip() for line in output.splitlines() if line.strip()]
+    # uv's "Using CPython ... interpreter at: <path>" line is noise here.
+    lines = [
+        line.rstrip()
+        for line in output.splitlines()
+        if line.strip() and not line.startswith("Using ")
+    ]
     return "\n".join(f"  {line}" for line in lines)
 
 

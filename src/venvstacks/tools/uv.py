@@ -187,3 +187,38 @@ def _empty_config_home(project: Path) -> Path:
     home = project / ".uv-config-home"
     home.mkdir(parents=True, exist_ok=True)
     return home
+
+
+def uv_pip_install_pylock(
+    python: Path,
+    pylock: Path,
+    python_platform: str,
+    *,
+    label: str,
+    extra_env: Mapping[str, str] | None = None,
+    runner: Runner = run,
+) -> Completed:
+    """Install exactly the packages of *pylock* for *python_platform* into *python*'s environment.
+
+    No resolution happens: the lock lists every package, and the ones a lower
+    layer provides carry a never-true marker, so they are skipped.
+    """
+    return _uv(
+        [
+            "pip",
+            "install",
+            "--no-config",
+            "--preview-features",
+            "pylock",
+            "--python",
+            python,
+            "--python-platform",
+            python_platform,
+            "--quiet",
+            "-r",
+            pylock,
+        ],
+        runner=runner,
+        failure=f"{label}: uv could not install the layer's locked packages",
+        extra_env=extra_env,
+    )

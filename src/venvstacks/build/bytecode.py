@@ -1,0 +1,37 @@
+"""Build-time bytecode: every layer ships its ``.pyc`` files, compiled reproducibly.
+
+Files are compiled by the layer's own interpreter (the bytecode format belongs
+to its Python version) with *unchecked-hash* pycs (PEP 552): their header holds
+a hash of the source instead of an mtime, so the same sources always give the
+same bytes, and deployed layers never recompile.  Recorded source paths are
+rewritten to start at the layer's folder name, so no build-machine path ends up
+in a ``.pyc`` (the import system fixes ``co_filename`` when loading anyway).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from venvstacks.tools._subprocess import Runner, run
+
+
+def compile_layer(
+    python: Path, layer_dir: Path, targets: list[Path], *, runner: Runner = run
+) -> None:
+    """Byte-compile the *targets* folders of the layer at *layer_dir* with *python*.
+
+    Files that do not compile (test data with deliberately broken syntax, Python 2
+    leftovers) are skipped, as installers do.
+    """
+    existing = [target for target in targets if target.is_dir()]
+    if not existing:
+        return
+    runner(
+        [
+            python, "-I", "-B", "-m", "compileall", "-q", "-q", "-j", "0",
+            "--invalidation-mode", "unchecked-hash",
+            "-s", layer_dir, "-p", layer_dir.name,
+            *existing,
+        ],
+        check=False,
+    )  # fmt: skip

@@ -1,0 +1,130 @@
+"""Building the selected layers of a stack, runtimes first, skipping unchanged ones."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from venvstacks import __version__
+from venvstacks.build.layered import LayeredBuild, LowerLayer, build_layered_layer
+from venvstacks.build.runtime import build_runtime_layer
+from venvstacks.build.stamp import compute_stamp_path, is_up_to_date, write_stamp
+from venvstacks.errors import BuildError
+from venvstacks.lock.markers import compute_uv_python_platform
+from venvstacks.lock.status import LayerLockStatus, compute_linux_target
+from venvstacks.runtimes.install import RuntimeSource
+from venvstacks.spec.load import StackSpec
+from venvstacks.spec.naming import BuildName
+from venvstacks.spec.platforms import TargetPlatform, parse_linux_target
+
+_MACHINES = {"amd64": "x86_64", "x86_64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64"}
+
+
+def compute_host_platform(
+    system: str = sys.platform, machine: str = platform.machine()
+) -> TargetPlatform:
+    """Return the target platform of the machine venvstacks runs on."""
+    arch = _MACHINES.get(machine.lower(), machine.lower())
+    if system == "win32":
+        return TargetPlatform(f"win_{'amd64' if arch == 'x86_64' else 'arm64'}")
+    if system == "darwin":
+        return TargetPlatform(f"macosx_{'x86_64' if arch == 'x86_64' else 'arm64'}")
+    return TargetPlatform(f"linux_{arch}")
+
+
+@dataclass(frozen=True)
+class BuiltLayer:
+    """A layer after ``build``: its folder, and whether it was (re)built in this run."""
+
+    build_name: BuildName
+    path: Path
+    rebuilt: bool
+
+
+def _runtime_version(runtime_dir: Path) -> str:
+    config = runtime_dir / "share" / "venv" / "metadata" / "venvstacks_layer.json"
+    return str(json.loads(config.read_text(encoding="utf-8"))["py_version"])
+
+
+def build_layers(
+    spec: StackSpec,
+    statuses: Mapping[BuildName, LayerLockStatus],
+    selected: Collection[BuildName],
+    *,
+    build_dir: Path,
+    source: RuntimeSource,
+    clean: bool = False,
+) -> tuple[BuiltLayer, ...]:
+    """Build the *selected* layers in definition order.
+
+    Every selected layer needs a valid lock.  A layer whose inputs match its
+    build stamp is left alone unless *clean* is set.  Layers that do not target
+    this machine's platform are skipped.
+    """
+    host = compute_host_platform()
+    invalid = [name for name in sorted(selected) if not statuses[name].validity.is_valid]
+    if invalid:
+        raise BuildError(
+            f"{', '.join(invalid)}: the lock is missing or out of date; run 'venvstacks lock' "
+            "first (or pass --lock-if-needed)"
+        )
+    built: list[BuiltLayer] = []
+    for layer in spec.graph:
+        if layer.build_name not in selected or host not in layer.platforms:
+            continue
+        status = statuses[layer.build_name]
+        python_platform = compute_uv_python_platform(
+            host, parse_linux_target(compute_linux_target(layer))
+        )
+        inputs: dict[str, object] = {
+            "venvstacks": __version__,
+            "python_implementation": layer.python_implementation,
+            "python_platform": python_platform,
+            "requirements_hash": status.inputs.requirements_hash,
+            "version_inputs_hash": status.inputs.version_inputs_hash,
+            "deployment_inputs_hash": status.inputs.deployment_inputs_hash,
+            "dynlib_exclude": list(layer.dynlib_exclude),
+        }
+        folder = build_dir / layer.build_name
+        lower = [statuses[dep.build_name] for dep in spec.graph.dependencies(layer)]
+        if layer.runtime is not None:
+            inputs["runtime_version"] = _runtime_version(build_dir / lower[-1].layer.build_name)
+            inputs["lower_layers"] = [low.deployed_name for low in lower]
+        stamp = compute_stamp_path(build_dir, layer.build_name)
+        if not clean and is_up_to_date(folder, stamp, inputs):
+            built.append(BuiltLayer(layer.build_name, folder, rebuilt=False))
+            continue
+        stamp.unlink(missing_ok=True)
+        if layer.runtime is None:
+            build_runtime_layer(
+                layer,
+                build_dir,
+                source,
+                pylock=status.paths.pylock,
+                python_platform=python_platform,
+            )
+        else:
+            runtime = lower[-1]
+            build_layered_layer(
+                LayeredBuild(
+                    layer=layer,
+                    spec_dir=spec.spec_dir,
+                    build_dir=build_dir,
+                    py_version=_runtime_version(build_dir / runtime.layer.build_name),
+                    pylock=status.paths.pylock,
+                    python_platform=python_platform,
+                    runtime=_lower(runtime, build_dir),
+                    frameworks=tuple(_lower(low, build_dir) for low in lower[:-1]),
+                )
+            )
+        write_stamp(stamp, inputs)
+        built.append(BuiltLayer(layer.build_name, folder, rebuilt=True))
+    return tuple(built)
+
+
+def _lower(status: LayerLockStatus, build_dir: Path) -> LowerLayer:
+    return LowerLayer(status.layer, build_dir / status.layer.build_name, status.deployed_name)

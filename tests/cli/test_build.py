@@ -1,0 +1,177 @@
+"""``venvstacks build`` end to end: lock, build, deploy by the documented procedure, move, run.
+
+Offline: local wheels from tests/wheel_factory.py and runtimes from the packed
+mirror.  Publishing is not implemented yet, so "unpacking" copies each built
+layer under its deployed name, leaving out what archives leave out
+(``pyvenv.cfg``, ``sitecustomize.py``, hidden top-level entries) and pointing
+``bin/python`` at the deployed runtime folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_lock import SPEC, make_wheels, venvstacks
+from tests.wheel_factory import make_wheel
+
+pytestmark = pytest.mark.slow
+
+CONFIG = Path("share/venv/metadata/venvstacks_layer.json")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    make_wheels(root / "wheels")
+    (root / "launch").mkdir(parents=True)
+    (root / "launch" / "app.py").write_text(
+        "import alpha, beta, gamma\nprint('app', alpha.__version__, beta.__version__, gamma.__version__)\n"
+    )
+    (root / "venvstacks.toml").write_text(SPEC)
+    return root
+
+
+def build(project: Path, mirror: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    proc = venvstacks(project, "build", "--python-mirror", str(mirror), *args)
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def lock_and_build(project: Path, mirror: Path) -> subprocess.CompletedProcess[str]:
+    proc = venvstacks(project, "lock", "--python-mirror", str(mirror))
+    assert proc.returncode == 0, proc.stderr
+    return build(project, mirror)
+
+
+def deployed_names(project: Path) -> dict[str, str]:
+    data = json.loads(venvstacks(project, "show", "--json").stdout)
+    return {
+        layer["name"]: layer["install_target"]
+        for kind in ("runtimes", "frameworks", "applications")
+        for layer in data[kind]
+    }
+
+
+def deploy(project: Path, target: Path) -> None:
+    """Unpack every layer into *target*, then run post-install, runtime first."""
+    names = deployed_names(project)
+    runtime = names["cpython-3.11"]
+    for build_name, deployed in names.items():
+        source = project / "_build" / build_name
+        ignore = shutil.ignore_patterns("pyvenv.cfg", "sitecustomize.py", ".lock")
+        shutil.copytree(source, target / deployed, symlinks=True, ignore=ignore)
+        link = target / deployed / "bin" / "python"
+        if build_name != "cpython-3.11":
+            link.unlink()
+            link.symlink_to(f"../../{runtime}/bin/python")
+    for deployed in names.values():  # dict order is the spec order: runtime first
+        run_postinstall(target / deployed)
+
+
+def run_postinstall(layer: Path) -> None:
+    config = json.loads((layer / CONFIG).read_text())
+    base_python = layer / config["base_python"]
+    subprocess.run([base_python, "-X", "utf8", "-I", layer / "postinstall.py"], check=True)
+
+
+def launch(app: Path) -> str:
+    config = json.loads((app / CONFIG).read_text())
+    proc = subprocess.run(
+        [app / config["python"], "-m", config["launch_module"]],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": os.environ["PATH"]},
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_build_deploy_move_and_run(project: Path, python_mirror: Path, tmp_path: Path) -> None:
+    proc = lock_and_build(project, python_mirror)
+    assert [line.split(":")[0] for line in proc.stdout.splitlines()] == [
+        "cpython-3.11", "framework-base", "framework-upper", "app-app",
+    ]  # fmt: skip
+    assert all(": built (" in line for line in proc.stdout.splitlines())
+    # The build itself runs.
+    assert launch(project / "_build" / "app-app") == "app 1.0 1.0 1.0\n"
+    # Every .py has its bytecode already, with no build path in it.
+    site = project / "_build" / "framework-upper" / "lib/python3.11/site-packages"
+    assert (site / "alpha/__pycache__/__init__.cpython-311.pyc").exists()
+    assert not list(site.glob("*.dist-info/uv_cache.json"))
+
+    deployed = tmp_path / "deployed"
+    deploy(project, deployed)
+    shutil.rmtree(project / "_build")  # nothing may still point into the build folder
+    assert launch(deployed / "app-app@1") == "app 1.0 1.0 1.0\n"
+    assert not list(deployed.rglob("__pycache__/*.cpython-311.pyc.*"))  # nothing compiled on deploy
+
+    moved = tmp_path / "moved" / "elsewhere"
+    moved.parent.mkdir()
+    deployed.rename(moved)
+    for layer in ("framework-base", "framework-upper@1", "app-app@1"):
+        run_postinstall(moved / layer)  # what the docs say to re-run after a move
+    assert launch(moved / "app-app@1") == "app 1.0 1.0 1.0\n"
+
+
+def test_unchanged_build_does_nothing(project: Path, python_mirror: Path) -> None:
+    lock_and_build(project, python_mirror)
+    stamps = {p: p.read_bytes() for p in (project / "_build").glob("*.last-build.json")}
+    proc = build(project, python_mirror)
+    assert proc.stdout.count(": up to date (") == 4
+    assert {p: p.read_bytes() for p in stamps} == stamps
+    proc = build(project, python_mirror, "--include", "app-app", "--clean")
+    assert proc.stdout.count(": built (") == 4  # --clean rebuilds what is selected
+
+
+def test_build_needs_valid_locks(project: Path, python_mirror: Path) -> None:
+    proc = venvstacks(project, "build", "--python-mirror", str(python_mirror))
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        "error: app-app, cpython-3.11, framework-base, framework-upper: the lock is missing or out "
+        "of date; run 'venvstacks lock' first (or pass --lock-if-needed)\n"
+    )
+
+
+def test_import_failure_keeps_the_previous_build(project: Path, python_mirror: Path) -> None:
+    lock_and_build(project, python_mirror)
+    good = (project / "_build" / "framework-base").stat().st_ino
+    wheels = project / "wheels"
+    broken = make_wheel(wheels, "broken", "1.0")
+    # Make the package raise on import.
+    import zipfile  # noqa: PLC0415
+
+    with zipfile.ZipFile(broken) as archive:
+        entries = {name: archive.read(name) for name in archive.namelist()}
+    entries["broken/__init__.py"] = b"raise RuntimeError('no GPU here')\n"
+    with zipfile.ZipFile(broken, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    spec = project / "venvstacks.toml"
+    spec.write_text(
+        SPEC.replace('requirements = ["beta==1.0"]', 'requirements = ["beta==1.0", "broken"]')
+    )
+    proc = venvstacks(
+        project,
+        "build",
+        "--lock-if-needed",
+        "--python-mirror",
+        str(python_mirror),
+        "--no-index",
+        "--local-wheels",
+        "wheels",
+    )
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        "error: framework-base: importing the layer's packages failed: "
+        "broken (RuntimeError: no GPU here)\n"
+    )
+    assert (project / "_build" / "framework-base").stat().st_ino == good
+    assert not list((project / "_build").glob(".*staging"))
+    assert launch(project / "_build" / "app-app") == "app 1.0 1.0 1.0\n"
