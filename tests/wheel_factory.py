@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 _DATE = (2020, 1, 1, 0, 0, 0)
@@ -23,13 +23,22 @@ def make_wheel(
     *,
     requires: Sequence[str] = (),
     tag: str = "py3-none-any",
+    files: Mapping[str, bytes] | None = None,
+    init: bytes | None = None,
 ) -> Path:
-    """Write ``<name>-<version>-<tag>.whl`` into *folder*: one importable package, no code."""
+    """Write ``<name>-<version>-<tag>.whl`` into *folder*: one importable package.
+
+    *files* adds more files (paths inside the wheel); *init* replaces the
+    package's ``__init__.py``.
+    """
     dist = name.replace("-", "_")
     info = f"{dist}-{version}.dist-info"
     purelib = "true" if tag.endswith("-any") else "false"
     files = {
-        f"{dist}/__init__.py": f"__version__ = {version!r}\n".encode(),
+        f"{dist}/__init__.py": init
+        if init is not None
+        else f"__version__ = {version!r}\n".encode(),
+        **(files or {}),
         f"{info}/METADATA": (
             f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
             + "".join(f"Requires-Dist: {requirement}\n" for requirement in requires)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from venvstacks._injected.postinstall import render_sitecustomize
+from venvstacks._injected.postinstall import install_python_wrapper, render_sitecustomize
 from venvstacks.build.app_modules import copy_app_modules
 from venvstacks.build.bytecode import compile_layer
 from venvstacks.build.cleanup import (
@@ -21,13 +21,15 @@ from venvstacks.build.cleanup import (
     remove_installer_caches,
     remove_scripts,
 )
-from venvstacks.build.dynlib import link_shared_libraries
+from venvstacks.build.dynlib import DYNLIB_DIR, link_shared_libraries
 from venvstacks.build.layer_config import compute_layered_config, compute_site_dir
 from venvstacks.build.portability import find_build_paths
 from venvstacks.build.runtime import write_layer_files
 from venvstacks.build.venv import compute_venv_python, create_layer_venv
 from venvstacks.errors import BuildError, ToolError
 from venvstacks.fs import remove_tree, replace_tree
+from venvstacks.lock.constraints import parse_locked_pins
+from venvstacks.lock.status import load_pylock
 from venvstacks.spec.graph import Layer
 from venvstacks.tools._subprocess import Runner, run
 from venvstacks.tools.uv import uv_pip_install_pylock
@@ -106,12 +108,14 @@ def check_imports(python: Path, names: Sequence[str], *, label: str, runner: Run
         ) from None
     if failed:
         details = "; ".join(f"{name} ({error})" for name, error in sorted(failed.items()))
-        raise BuildError(
-            f"{label}: importing the layer's packages failed: {details}", output=completed.output
-        )
+        raise BuildError(f"{label}: importing the layer's packages failed: {details}")
 
 
 def _install_packages(plan: LayeredBuild, python: Path, runner: Runner) -> None:
+    lock = load_pylock(plan.pylock)
+    pins = parse_locked_pins(lock) if lock is not None else ()
+    if all(pin.shared for pin in pins):
+        return  # everything comes from lower layers
     try:
         uv_pip_install_pylock(
             python, plan.pylock, plan.python_platform, label=plan.layer.build_name, runner=runner
@@ -143,12 +147,18 @@ def build_layered_layer(plan: LayeredBuild, *, runner: Runner = run) -> Path:
         remove_installer_caches(staging, plan.site_dir)
         relativise_symlinks(staging, plan.build_dir)
         short_version = ".".join(plan.py_version.split(".")[:2])
+        lower = [*plan.frameworks, plan.runtime]
         if sys.platform != "win32":
             link_shared_libraries(
                 staging, plan.site_dir, short_version, layer.dynlib_exclude, label=label
             )
+            # In the build folder the layers below sit under their build names.
+            install_python_wrapper(
+                staging,
+                [f"../{low.layer.build_name}/{DYNLIB_DIR.as_posix()}" for low in lower],
+                f"../{plan.runtime.layer.build_name}/bin/python",
+            )
         compile_layer(python, staging, [site_packages], runner=runner)
-        lower = [*plan.frameworks, plan.runtime]
         (site_packages / "sitecustomize.py").write_text(
             render_sitecustomize([low.build_path / plan.site_dir for low in lower], []),
             encoding="utf-8",

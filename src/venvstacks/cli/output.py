@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import typer
 
-from venvstacks.errors import SpecError, VenvStacksError
+from venvstacks.errors import BuildError, SpecError, VenvStacksError
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,9 @@ def run_guarded(output: Output, action: Callable[[], None]) -> None:
             typer.echo(f"error: {problem.render()}", err=True)
         raise typer.Exit(1) from None
     except VenvStacksError as exc:
-        if exc.output:
-            output.detail(exc.output.rstrip())
+        # A failed build step replays what the tool printed; other errors explain
+        # themselves and show tool output only under --verbose.
+        if exc.output and (isinstance(exc, BuildError) or output.verbosity > 0):
+            typer.echo(exc.output.rstrip(), err=True)
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

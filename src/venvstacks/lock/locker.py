@@ -45,7 +45,7 @@ from venvstacks.lock.views import (
 from venvstacks.spec.graph import Layer
 from venvstacks.spec.load import StackSpec
 from venvstacks.spec.naming import BuildName
-from venvstacks.spec.platforms import parse_linux_target, parse_macosx_target
+from venvstacks.spec.platforms import ALL_PLATFORMS, parse_linux_target, parse_macosx_target
 from venvstacks.tools._subprocess import Runner, run
 
 
@@ -107,7 +107,10 @@ def _write_if_changed(path: Path, text: str) -> bool:
 
 
 def write_lock_views(status: LayerLockStatus) -> None:
-    """Rewrite the files derived from a layer's lock (requirements .in, summary, platform views)."""
+    """Rewrite the files derived from a layer's lock (requirements .in, summary, platform views).
+
+    Views of platforms the layer doesn't target (any more) are removed.
+    """
     layer, paths = status.layer, status.paths
     _write_if_changed(paths.requirements_in, render_requirements_in(layer.requirements))
     lock = load_pylock(paths.pylock)
@@ -128,6 +131,9 @@ def write_lock_views(status: LayerLockStatus) -> None:
             macosx_version=target.macosx_version,
         )
         _write_if_changed(paths.platform_view(platform), view)
+    for platform in ALL_PLATFORMS:  # views of platforms no longer targeted would be stale
+        if platform not in layer.platforms:
+            paths.platform_view(platform).unlink(missing_ok=True)
 
 
 def _lock_target(layer: Layer) -> LockTarget:

@@ -70,12 +70,17 @@ def _inline(value: object) -> str:
         table = tomlkit.inline_table()
         table.update(value)
         return table.as_string()
+    if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+        # tomlkit makes a list of tables an array of tables, which has no inline form.
+        return f"[{', '.join(_inline(v) for v in value)}]"
     return tomlkit.item(value).as_string()
 
 
 def render_pylock(data: Mapping[str, Any]) -> str:
     """Render a pylock document: top-level keys, then one ``[[packages]]`` table per package."""
     lines = [f"{key} = {_inline(value)}" for key, value in data.items() if key != "packages"]
+    if not data.get("packages"):
+        lines.append("packages = []")  # PEP 751 requires the key, even for an empty lock
     for package in data.get("packages", []):
         lines += ["", "[[packages]]"]
         for key, value in package.items():
@@ -83,8 +88,6 @@ def render_pylock(data: Mapping[str, Any]) -> str:
                 lines.append("wheels = [")
                 lines += [f"    {_inline(wheel)}," for wheel in value]
                 lines.append("]")
-            elif key == "wheels":
-                lines.append(f"wheels = [{_inline(value[0])}]")
             else:
                 lines.append(f"{key} = {_inline(value)}")
     return "\n".join(lines) + "\n"
@@ -170,8 +173,7 @@ def postprocess_pylock(
             names = tuple(compute_wheel_file_name(w) for w in package.get("wheels", []))
             installed.append(PackageWheels(pin.name, names, applicable))
         kept.append(package)
-    if "packages" in document:
-        document["packages"] = kept
+    document["packages"] = kept
     availability = compute_wheel_availability(
         installed,
         target.platforms,
