@@ -6,6 +6,7 @@ an immutable result for the CLI to render.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from venvstacks.build.runtime import build_runtime_layer
-from venvstacks.build.stack import BuiltLayer, build_layers
+from venvstacks.build.stack import BuildReporter, BuiltLayer, build_layers
 from venvstacks.fs import remove_tree
 from venvstacks.lock.locker import LockedLayer, LockInstruction, lock_layers
 from venvstacks.lock.project import IndexOptions
@@ -117,8 +118,10 @@ def compute_lock_instructions(
 ) -> tuple[dict[BuildName, LockInstruction], LayerSelection]:
     """Decide which layers to lock and how (reference §1.5)."""
     graph = spec.graph
+    reset_unmatched: tuple[str, ...] = ()
     if options.reset_lock:  # patterns matching nothing are an error unless --allow-missing
-        select_layers(graph, options.reset_lock, allow_missing=options.allow_missing)
+        resets = select_layers(graph, options.reset_lock, allow_missing=options.allow_missing)
+        reset_unmatched = resets.unmatched
 
     def reset(name: BuildName) -> bool:
         return bool(options.reset_lock) and any(fnmatch(name, p) for p in options.reset_lock)
@@ -137,7 +140,11 @@ def compute_lock_instructions(
         instructions[name] = LockInstruction(if_needed=not relock, reset=relock and reset(name))
     for name in selection.derived:
         instructions[name] = LockInstruction(if_needed=False, reset=reset(name))
-    return instructions, selection
+    unmatched = (
+        *selection.unmatched,
+        *(p for p in reset_unmatched if p not in selection.unmatched),
+    )
+    return instructions, dataclasses.replace(selection, unmatched=unmatched)
 
 
 def render_operations(instruction: LockInstruction) -> tuple[str, ...]:
@@ -207,6 +214,8 @@ class BuildOptions:
     allow_missing: bool = False
     lock_if_needed: bool = False
     reset_lock: tuple[str, ...] = ()
+    build: bool = True
+    build_dependencies: bool = False
     build_derived: bool = False
     include_dependencies: bool | None = None
     lock_dependencies: bool = False
@@ -237,31 +246,76 @@ def compute_build_selection(spec: StackSpec, options: BuildOptions) -> LayerSele
     )
 
 
-def build_stack(spec_path: Path, options: BuildOptions) -> BuildResult:
-    """Lock (only when asked to), then build the selected layers of the stack at *spec_path*."""
-    spec = load_stack_spec(spec_path)
+def compute_build_operations(
+    spec: StackSpec, options: BuildOptions
+) -> tuple[LayerSelection, dict[BuildName, tuple[str, ...]]]:
+    """Decide which layers ``build`` locks and builds, with their operation labels."""
     selection = compute_build_selection(spec, options)
+    locks: dict[BuildName, LockInstruction] = {}
+    if options.lock_if_needed or options.reset_lock:
+        locks, _ = compute_lock_instructions(spec, _lock_options(options))
+    operations: dict[BuildName, tuple[str, ...]] = {}
+    for layer in selection.layers:
+        name = layer.build_name
+        labels = list(render_operations(locks[name])) if name in locks else []
+        if options.build:
+            dependency = name in selection.dependencies and not options.build_dependencies
+            labels.append("build-if-needed" if dependency else "build")
+        operations[name] = tuple(labels)
+    return selection, operations
+
+
+def _lock_options(options: BuildOptions) -> LockOptions:
+    return LockOptions(
+        include=options.include,
+        allow_missing=options.allow_missing,
+        if_needed=not options.reset_lock,
+        reset_lock=options.reset_lock,
+        lock_dependencies=options.lock_dependencies or bool(options.include_dependencies),
+        build_dir=options.build_dir,
+        index=options.index,
+        local_wheels=options.local_wheels,
+        python_mirror=options.python_mirror,
+    )
+
+
+def plan_build(spec_path: Path, options: BuildOptions) -> StackStatus:
+    """Describe what ``venvstacks build`` would do (``--show``), without doing it."""
+    spec = load_stack_spec(spec_path)
+    selection, operations = compute_build_operations(spec, options)
+    locks = compute_stack_lock_status(spec)
+    layers = tuple(
+        _layer_status(layer, locks, operations=operations[layer.build_name])
+        for layer in selection.layers
+    )
+    return StackStatus(spec=spec, layers=layers, unmatched_patterns=selection.unmatched)
+
+
+def build_stack(
+    spec_path: Path, options: BuildOptions, reporter: BuildReporter | None = None
+) -> BuildResult:
+    """Lock (only when asked to), then build the selected layers of the stack at *spec_path*.
+
+    ``--clean`` rebuilds the included layers from scratch, their dependencies too
+    with ``--build-dependencies``, and derived layers when they are built.
+    """
+    spec = load_stack_spec(spec_path)
+    selection, operations = compute_build_operations(spec, options)
     locked: tuple[LockedLayer, ...] = ()
     if options.lock_if_needed or options.reset_lock:
-        lock_options = LockOptions(
-            include=options.include,
-            allow_missing=options.allow_missing,
-            if_needed=not options.reset_lock,
-            reset_lock=options.reset_lock,
-            lock_dependencies=options.lock_dependencies or bool(options.include_dependencies),
-            build_dir=options.build_dir,
-            index=options.index,
-            local_wheels=options.local_wheels,
-            python_mirror=options.python_mirror,
+        locked = lock_stack(spec_path, _lock_options(options)).locked
+    built: tuple[BuiltLayer, ...] = ()
+    if options.build:
+        clean = set(selection.included | selection.derived) if options.clean else set()
+        if options.clean and options.build_dependencies:
+            clean |= selection.dependencies
+        built = build_layers(
+            spec,
+            compute_stack_lock_status(spec),
+            [name for name, ops in operations.items() if ops and ops[-1].startswith("build")],
+            build_dir=resolve_option_path(spec, options.build_dir),
+            source=find_runtime_source(options.python_mirror, os.environ),
+            clean=clean,
+            reporter=reporter,
         )
-        locked = lock_stack(spec_path, lock_options).locked
-    build_dir = resolve_option_path(spec, options.build_dir)
-    built = build_layers(
-        spec,
-        compute_stack_lock_status(spec),
-        {layer.build_name for layer in selection.layers},
-        build_dir=build_dir,
-        source=find_runtime_source(options.python_mirror, os.environ),
-        clean=options.clean,
-    )
     return BuildResult(spec, locked, built, selection.unmatched)

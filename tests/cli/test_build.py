@@ -175,3 +175,53 @@ def test_import_failure_keeps_the_previous_build(project: Path, python_mirror: P
     assert (project / "_build" / "framework-base").stat().st_ino == good
     assert not list((project / "_build").glob(".*staging"))
     assert launch(project / "_build" / "app-app") == "app 1.0 1.0 1.0\n"
+
+
+def _tree_bytes(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        if not p.is_symlink()
+        else str(p.readlink()).encode()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() or p.is_symlink()
+    }
+
+
+def test_rebuilds_are_byte_identical(project: Path, python_mirror: Path) -> None:
+    lock_and_build(project, python_mirror)
+    layer = project / "_build" / "framework-upper"
+    first = _tree_bytes(layer)
+    assert any(name.endswith(".pyc") for name in first)
+    build(project, python_mirror, "--include", "framework-upper", "--clean")
+    assert _tree_bytes(layer) == first
+
+
+def test_show_only_and_selection(project: Path, python_mirror: Path) -> None:
+    proc = venvstacks(
+        project, "build", "--show-only", "--include", "framework-upper", "--lock-if-needed"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[1:] == [
+        "├── Runtimes",
+        "│   └── *cpython-3.11 (lock-if-needed, build-if-needed)",
+        "└── Frameworks",
+        "    ├── *framework-base (lock-if-needed, build-if-needed)",
+        "    └── *framework-upper -> framework-upper@??? (lock-if-needed, build)",
+    ]
+    assert not (project / "requirements").exists()
+    assert not (project / "_build").exists()
+    # --no-build only locks; --include builds what the included layer runs on, not what runs on it.
+    proc = venvstacks(
+        project, "build", "--no-build", "--lock-if-needed", "--python-mirror", str(python_mirror),
+        "--no-index", "--local-wheels", "wheels",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(
+        p.name for p in (project / "_build").iterdir() if not p.name.endswith("_resolve")
+    ) == [
+        "cpython-3.11"  # installed for locking only
+    ]
+    proc = build(project, python_mirror, "--include", "framework-upper")
+    assert [line.split(":")[0] for line in proc.stdout.splitlines()] == [
+        "cpython-3.11", "framework-base", "framework-upper",
+    ]  # fmt: skip

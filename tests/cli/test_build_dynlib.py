@@ -44,7 +44,9 @@ def _shared_library(tmp_path: Path, body: str) -> bytes:
     source = tmp_path / "lib.c"
     source.write_text(body)
     output = tmp_path / "lib.so"
-    subprocess.run(["gcc", "-shared", "-fPIC", "-o", output, source], check=True)
+    gcc = shutil.which("gcc")
+    assert gcc is not None
+    subprocess.run([gcc, "-shared", "-fPIC", "-o", output, source], check=True)
     return output.read_bytes()
 
 

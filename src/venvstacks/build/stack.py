@@ -8,6 +8,7 @@ import sys
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from venvstacks import __version__
 from venvstacks.build.layered import LayeredBuild, LowerLayer, build_layered_layer
@@ -36,6 +37,16 @@ def compute_host_platform(
     return TargetPlatform(f"linux_{arch}")
 
 
+class BuildReporter(Protocol):
+    """Receives progress events while layers are built (the CLI renders them)."""
+
+    def layer_started(self, build_name: BuildName) -> None:
+        """Report that a layer's build (or up-to-date check) begins."""
+
+    def layer_finished(self, layer: BuiltLayer) -> None:
+        """Report that a layer is built, or was found up to date."""
+
+
 @dataclass(frozen=True)
 class BuiltLayer:
     """A layer after ``build``: its folder, and whether it was (re)built in this run."""
@@ -57,13 +68,14 @@ def build_layers(
     *,
     build_dir: Path,
     source: RuntimeSource,
-    clean: bool = False,
+    clean: Collection[BuildName] = (),
+    reporter: BuildReporter | None = None,
 ) -> tuple[BuiltLayer, ...]:
     """Build the *selected* layers in definition order.
 
     Every selected layer needs a valid lock.  A layer whose inputs match its
-    build stamp is left alone unless *clean* is set.  Layers that do not target
-    this machine's platform are skipped.
+    build stamp is left alone unless it is in *clean*.  Layers that do not
+    target this machine's platform are skipped.
     """
     host = compute_host_platform()
     invalid = [name for name in sorted(selected) if not statuses[name].validity.is_valid]
@@ -76,6 +88,8 @@ def build_layers(
     for layer in spec.graph:
         if layer.build_name not in selected or host not in layer.platforms:
             continue
+        if reporter is not None:
+            reporter.layer_started(layer.build_name)
         status = statuses[layer.build_name]
         python_platform = compute_uv_python_platform(
             host, parse_linux_target(compute_linux_target(layer))
@@ -95,8 +109,10 @@ def build_layers(
             inputs["runtime_version"] = _runtime_version(build_dir / lower[-1].layer.build_name)
             inputs["lower_layers"] = [low.deployed_name for low in lower]
         stamp = compute_stamp_path(build_dir, layer.build_name)
-        if not clean and is_up_to_date(folder, stamp, inputs):
+        if layer.build_name not in clean and is_up_to_date(folder, stamp, inputs):
             built.append(BuiltLayer(layer.build_name, folder, rebuilt=False))
+            if reporter is not None:
+                reporter.layer_finished(built[-1])
             continue
         stamp.unlink(missing_ok=True)
         if layer.runtime is None:
@@ -123,6 +139,8 @@ def build_layers(
             )
         write_stamp(stamp, inputs)
         built.append(BuiltLayer(layer.build_name, folder, rebuilt=True))
+        if reporter is not None:
+            reporter.layer_finished(built[-1])
     return tuple(built)
 
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.status import Status
 
-from venvstacks.cli.options import AllowMissing, BuildDir, Include, PythonMirror, SpecPath
+from venvstacks.build.stack import BuiltLayer
+from venvstacks.cli.options import AllowMissing, BuildDir, Include, Json, PythonMirror, SpecPath
 from venvstacks.cli.output import Output, run_guarded
-from venvstacks.pipeline import BuildOptions, build_stack
+from venvstacks.cli.render import render_status_json, render_status_tree
+from venvstacks.pipeline import BuildOptions, build_stack, plan_build
 
 
 def build(
@@ -39,6 +44,19 @@ def build(
         typer.Option(
             "--lock-dependencies/--no-lock-dependencies",
             help="With --include, relock the layers the included ones run on too.",
+        ),
+    ] = False,
+    build: Annotated[
+        bool,
+        typer.Option(
+            "--build/--no-build", help="Build the selected layers (--no-build: only lock)."
+        ),
+    ] = True,
+    build_dependencies: Annotated[
+        bool,
+        typer.Option(
+            "--build-dependencies/--no-build-dependencies",
+            help="With --include and --clean, rebuild the layers the included ones run on from scratch too.",
         ),
     ] = False,
     build_derived: Annotated[
@@ -75,6 +93,18 @@ def build(
         ),
     ] = None,
     python_mirror: PythonMirror = None,
+    show: Annotated[
+        bool,
+        typer.Option("--show/--no-show", help="Print the selected layers and operations first."),
+    ] = False,
+    show_only: Annotated[
+        bool,
+        typer.Option(
+            "--show-only/--no-show-only",
+            help="Print the selected layers and operations, then stop.",
+        ),
+    ] = False,
+    json_output: Json = False,
 ) -> None:
     """Build the layers of a stack for this machine from their locks.
 
@@ -91,6 +121,8 @@ def build(
         allow_missing=allow_missing,
         lock_if_needed=lock_if_needed,
         reset_lock=tuple(reset_lock or ()),
+        build=build,
+        build_dependencies=build_dependencies,
         build_derived=build_derived,
         include_dependencies=include_dependencies,
         lock_dependencies=lock_dependencies,
@@ -101,16 +133,57 @@ def build(
         python_mirror=python_mirror,
     )
 
+    show_only = show_only or (json_output and not show)
+
     def action() -> None:
-        result = build_stack(spec_path, options)
+        # With --json, one document: the plan (--show-only), or the status after building.
+        if show_only or (show and not json_output):
+            plan = plan_build(spec_path, options)
+            if json_output:
+                sys.stdout.write(render_status_json(plan, with_dependencies=False))
+            else:
+                Console(highlight=False, soft_wrap=True).print(render_status_tree(plan))
+            if show_only:
+                return
+        reporter = None if json_output else _ProgressReporter(output)
+        try:
+            result = build_stack(spec_path, options, reporter)
+        finally:
+            if reporter is not None:
+                reporter.close()
         for warning in result.spec.warnings:
             output.warn(warning.render())
         for pattern in result.unmatched_patterns:
             output.warn(f"no layers match {pattern!r}")
-        if output.verbosity < 0:
-            return
-        for layer in result.built:
-            state = "built" if layer.rebuilt else "up to date"
-            typer.echo(f"{layer.build_name}: {state} ({layer.path})")
+        if json_output:  # the plan again, now showing the new locks
+            sys.stdout.write(
+                render_status_json(plan_build(spec_path, options), with_dependencies=False)
+            )
 
     run_guarded(output, action)
+
+
+class _ProgressReporter:
+    """Prints one line per layer as it is built (a spinner while it builds, on a terminal)."""
+
+    def __init__(self, output: Output) -> None:
+        self._output = output
+        self._console = Console(highlight=False, soft_wrap=True, stderr=False)
+        self._status: Status | None = None
+
+    def layer_started(self, build_name: str) -> None:
+        if self._output.verbosity >= 0 and self._console.is_terminal:
+            self._status = self._console.status(f"Building {build_name}...")
+            self._status.start()
+
+    def close(self) -> None:
+        """Stop the spinner (also when a build fails)."""
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+    def layer_finished(self, layer: BuiltLayer) -> None:
+        self.close()
+        if self._output.verbosity >= 0:
+            state = "built" if layer.rebuilt else "up to date"
+            self._console.print(f"{layer.build_name}: {state} ({layer.path})")

@@ -12,6 +12,7 @@ from rich.console import Console
 from venvstacks.cli.options import AllowMissing, BuildDir, Include, Json, PythonMirror, SpecPath
 from venvstacks.cli.output import Output, run_guarded
 from venvstacks.cli.render import render_lock_result, render_status_json, render_status_tree
+from venvstacks.errors import Problem
 from venvstacks.pipeline import LockOptions, lock_stack, plan_lock
 
 
@@ -104,11 +105,17 @@ def lock(
     )
     show_only = show_only or (json_output and not show)
 
+    def warn(spec_warnings: tuple[Problem, ...], unmatched_patterns: tuple[str, ...]) -> None:
+        for warning in spec_warnings:
+            output.warn(warning.render())
+        for pattern in unmatched_patterns:
+            output.warn(f"no layers match {pattern!r}")
+
     def action() -> None:
-        if show or show_only:
+        # With --json, one document: the plan (--show-only), or the status after locking.
+        if show_only or (show and not json_output):
             plan = plan_lock(spec_path, options)
-            for warning in plan.spec.warnings:
-                output.warn(warning.render())
+            warn(plan.spec.warnings, plan.unmatched_patterns)
             if json_output:
                 sys.stdout.write(render_status_json(plan, with_dependencies=False))
             else:
@@ -116,11 +123,8 @@ def lock(
             if show_only:
                 return
         result = lock_stack(spec_path, options)
-        if not (show or show_only):
-            for warning in result.spec.warnings:
-                output.warn(warning.render())
-        for pattern in result.unmatched_patterns:
-            output.warn(f"no layers match {pattern!r}")
+        if not (show and not json_output):  # else already warned when the plan was shown
+            warn(result.spec.warnings, result.unmatched_patterns)
         if json_output:  # the plan again, now showing the new locks
             sys.stdout.write(
                 render_status_json(plan_lock(spec_path, options), with_dependencies=False)

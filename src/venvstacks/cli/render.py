@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.text import Text
 from rich.tree import Tree
 
 from venvstacks.lock.metadata import render_locked_at
@@ -33,19 +36,49 @@ def render_layer_label(status: LayerStatus) -> str:
     return label
 
 
-def render_status_tree(status: StackStatus) -> Tree:
-    """Return the stack status as a rich tree (kinds, layers, dependencies)."""
-    tree = Tree(str(status.spec.path.absolute()), highlight=False)
+# Each tree level indents its children's labels by one guide ("├── ").
+_GUIDE_WIDTH = 4
+
+
+@dataclass(frozen=True)
+class StatusTree:
+    """A status tree that rich draws as wide as its widest line.
+
+    Rich crops every line at the console width, which is 80 columns when the
+    output is not a terminal: spec paths and layer names would be cut short.
+    """
+
+    tree: Tree
+    width: int
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from console.render(
+            self.tree, options.update_width(max(self.width, options.max_width))
+        )
+
+
+def render_status_tree(status: StackStatus) -> StatusTree:
+    """Return the stack status as a rich tree (kinds, layers, dependencies).
+
+    Labels are `Text`, never markup: a ``[...]`` in a path or layer name is shown as is.
+    """
+    root = Text(str(status.spec.path.absolute()))
+    tree = Tree(root, highlight=False)
+    width = root.cell_len
     for kind, heading in _HEADINGS.items():
         layers = [layer for layer in status.layers if layer.kind is kind]
         if not layers:
             continue
-        branch = tree.add(heading)
+        branch = tree.add(Text(heading))
         for layer in layers:
-            node = branch.add(render_layer_label(layer))
+            label = Text(render_layer_label(layer))
+            node = branch.add(label)
+            width = max(width, 2 * _GUIDE_WIDTH + label.cell_len)
             for dependency in layer.dependencies:
-                node.add(render_layer_label(dependency))
-    return tree
+                label = Text(render_layer_label(dependency))
+                node.add(label)
+                width = max(width, 3 * _GUIDE_WIDTH + label.cell_len)
+    return StatusTree(tree, width)
 
 
 def _layer_json(status: LayerStatus, *, with_dependencies: bool) -> dict[str, Any]:
