@@ -7,11 +7,14 @@ an immutable result for the CLI to render.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
+
+from packaging.version import InvalidVersion, Version
 
 from venvstacks.build.runtime import build_runtime_layer
 from venvstacks.build.stack import BuildReporter, BuiltLayer, build_layers
@@ -20,6 +23,7 @@ from venvstacks.lock.locker import LockedLayer, LockInstruction, lock_layers
 from venvstacks.lock.project import IndexOptions
 from venvstacks.lock.status import LayerLockStatus, compute_stack_lock_status
 from venvstacks.runtimes.install import compute_runtime_python, find_runtime_source
+from venvstacks.runtimes.requests import parse_runtime_request
 from venvstacks.spec.graph import Layer
 from venvstacks.spec.load import StackSpec, load_stack_spec
 from venvstacks.spec.naming import BuildName, DeployedName, LayerKind, compute_deployed_name
@@ -165,6 +169,17 @@ def plan_lock(spec_path: Path, options: LockOptions) -> StackStatus:
     return StackStatus(spec=spec, layers=layers, unmatched_patterns=selection.unmatched)
 
 
+def _runtime_matches(runtime: Layer, folder: Path) -> bool:
+    """Whether the runtime built in *folder* is the one *runtime* asks for now."""
+    config = folder / "share" / "venv" / "metadata" / "venvstacks_layer.json"
+    try:
+        version = Version(json.loads(config.read_text(encoding="utf-8"))["py_version"])
+    except (OSError, ValueError, KeyError, InvalidVersion):
+        return False
+    request = parse_runtime_request(runtime.python_implementation)
+    return request.matches(version) and (folder / compute_runtime_python()).exists()
+
+
 @dataclass(frozen=True)
 class LockResult:
     """The outcome of ``venvstacks lock``."""
@@ -184,12 +199,11 @@ def lock_stack(spec_path: Path, options: LockOptions) -> LockResult:
 
     def python_for(runtime: Layer) -> Path:
         if runtime.build_name not in interpreters:
-            python = build_dir / runtime.build_name / compute_runtime_python()
-            if options.clean:
-                remove_tree(build_dir / runtime.build_name)
-            if not python.exists():
+            folder = build_dir / runtime.build_name
+            if options.clean or not _runtime_matches(runtime, folder):
+                remove_tree(folder)
                 build_runtime_layer(runtime, build_dir, source, base_only=True)
-            interpreters[runtime.build_name] = python
+            interpreters[runtime.build_name] = folder / compute_runtime_python()
         return interpreters[runtime.build_name]
 
     index_options = IndexOptions(

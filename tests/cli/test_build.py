@@ -3,8 +3,8 @@
 Offline: local wheels from tests/wheel_factory.py and runtimes from the packed
 mirror.  Publishing is not implemented yet, so "unpacking" copies each built
 layer under its deployed name, leaving out what archives leave out
-(``pyvenv.cfg``, ``sitecustomize.py``, hidden top-level entries) and pointing
-``bin/python`` at the deployed runtime folder.
+(``pyvenv.cfg``, ``sitecustomize.py``, hidden top-level entries); post-install
+then points each layer at the layers beside it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_lock import SPEC, make_wheels, venvstacks
+from tests.cli.test_lock import PYPI_SPEC, SPEC, make_wheels, venvstacks
 from tests.wheel_factory import make_wheel
 
 pytestmark = pytest.mark.slow
@@ -58,20 +58,22 @@ def deployed_names(project: Path) -> dict[str, str]:
     }
 
 
-def deploy(project: Path, target: Path) -> None:
-    """Unpack every layer into *target*, then run post-install, runtime first."""
+def deploy(project: Path, target: Path) -> dict[str, str]:
+    """Unpack every layer into *target* under its deployed name, then run post-install, runtime first.
+
+    Returns the deployed name of each layer.
+    """
     names = deployed_names(project)
-    runtime = names["cpython-3.11"]
     for build_name, deployed in names.items():
-        source = project / "_build" / build_name
-        ignore = shutil.ignore_patterns("pyvenv.cfg", "sitecustomize.py", ".lock")
-        shutil.copytree(source, target / deployed, symlinks=True, ignore=ignore)
-        link = target / deployed / "bin" / "python"
-        if build_name != "cpython-3.11":
-            link.unlink()
-            link.symlink_to(f"../../{runtime}/bin/python")
+        shutil.copytree(
+            project / "_build" / build_name,
+            target / deployed,
+            symlinks=True,
+            ignore=shutil.ignore_patterns("pyvenv.cfg", "sitecustomize.py", ".lock"),
+        )
     for deployed in names.values():  # dict order is the spec order: runtime first
         run_postinstall(target / deployed)
+    return names
 
 
 def run_postinstall(layer: Path) -> None:
@@ -126,8 +128,11 @@ def test_unchanged_build_does_nothing(project: Path, python_mirror: Path) -> Non
     proc = build(project, python_mirror)
     assert proc.stdout.count(": up to date (") == 4
     assert {p: p.read_bytes() for p in stamps} == stamps
+    # --clean rebuilds the included layers; their dependencies only with --build-dependencies.
     proc = build(project, python_mirror, "--include", "app-app", "--clean")
-    assert proc.stdout.count(": built (") == 4  # --clean rebuilds what is selected
+    assert proc.stdout.count(": built (") == 1
+    proc = build(project, python_mirror, "--include", "app-app", "--clean", "--build-dependencies")
+    assert proc.stdout.count(": built (") == 4
 
 
 def test_build_needs_valid_locks(project: Path, python_mirror: Path) -> None:
@@ -225,3 +230,27 @@ def test_show_only_and_selection(project: Path, python_mirror: Path) -> None:
     assert [line.split(":")[0] for line in proc.stdout.splitlines()] == [
         "cpython-3.11", "framework-base", "framework-upper",
     ]  # fmt: skip
+
+
+def test_real_pypi_stack_builds_deploys_and_runs(tmp_path: Path, python_mirror: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "venvstacks.toml").write_text(PYPI_SPEC)
+    (project / "classify.py").write_text(
+        "import numpy, sklearn\n"
+        "from sklearn.linear_model import LogisticRegression\n"
+        "model = LogisticRegression().fit(numpy.array([[0.0], [1.0]]), [0, 1])\n"
+        "print(sklearn.__version__, model.predict([[0.9]])[0])\n"
+    )
+    proc = venvstacks(
+        project, "build", "--lock-if-needed", "--python-mirror", str(python_mirror), offline=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    # numpy lives only in its own layer; scikit-learn's layer and the app reuse it.
+    sklearn_site = project / "_build/framework-sklearn/lib/python3.12/site-packages"
+    assert not list(sklearn_site.glob("numpy*"))
+    assert list(sklearn_site.glob("scikit_learn-1.6.1.dist-info"))
+    deployed = tmp_path / "deployed"
+    names = deploy(project, deployed)
+    shutil.rmtree(project / "_build")
+    assert launch(deployed / names["app-classify"]) == "1.6.1 1\n"

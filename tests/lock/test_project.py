@@ -4,7 +4,12 @@ import tomllib
 from pathlib import Path
 
 from tests.conftest import Load
-from venvstacks.lock.project import IndexOptions, compute_project_name, render_resolve_project
+from venvstacks.lock.project import (
+    IndexOptions,
+    compute_project_name,
+    compute_uv_table,
+    render_resolve_project,
+)
 
 
 def test_project_name_is_sanitised() -> None:
@@ -42,6 +47,7 @@ def test_resolve_project(load: Load, tmp_path: Path) -> None:
         spec.uv.settings,
         ["numpy==2.0.0"],
         IndexOptions(query_default_index=False, local_wheel_dirs=(tmp_path,)),
+        spec.spec_dir,
     )
     assert tomllib.loads(text) == {
         "project": {
@@ -66,3 +72,54 @@ def test_resolve_project(load: Load, tmp_path: Path) -> None:
             }
         },
     }
+
+
+def test_inherited_package_indexes_reach_upper_layers(load: Load) -> None:
+    spec = load(
+        """
+        [[runtimes]]
+        name = "rt"
+        python_implementation = "cpython@3.11.7"
+        requirements = []
+
+        [[frameworks]]
+        name = "torch"
+        runtime = "rt"
+        requirements = ["torch"]
+        package_indexes = { torch = "cpu" }
+
+        [[applications]]
+        name = "app"
+        launch_module = "app.py"
+        frameworks = ["torch"]
+        requirements = ["torch"]
+
+        [tool.uv]
+        index = [{ name = "cpu", url = "https://download.pytorch.org/whl/cpu", explicit = true }]
+        """,
+        files={"app.py": ""},
+    )
+    app = spec.graph.layers[-1]
+    table = compute_uv_table(app, spec.uv.settings, [], IndexOptions(), spec.spec_dir)
+    assert table["sources"] == {"torch": {"index": "cpu"}}
+
+
+def test_relative_find_links_are_relative_to_the_spec(load: Load) -> None:
+    spec = load(
+        """
+        [[runtimes]]
+        name = "rt"
+        python_implementation = "cpython@3.11.7"
+        requirements = []
+
+        [tool.uv]
+        find-links = ["wheels", "https://example.invalid/links"]
+        """
+    )
+    table = compute_uv_table(
+        spec.graph.layers[0], spec.uv.settings, [], IndexOptions(), spec.spec_dir
+    )
+    assert table["find-links"] == [
+        str(spec.spec_dir.absolute() / "wheels"),
+        "https://example.invalid/links",
+    ]

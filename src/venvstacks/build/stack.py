@@ -20,21 +20,35 @@ from venvstacks.lock.status import LayerLockStatus, compute_linux_target
 from venvstacks.runtimes.install import RuntimeSource
 from venvstacks.spec.load import StackSpec
 from venvstacks.spec.naming import BuildName
-from venvstacks.spec.platforms import TargetPlatform, parse_linux_target
+from venvstacks.spec.platforms import (
+    ALL_PLATFORMS,
+    TargetPlatform,
+    parse_linux_target,
+    render_platform_list,
+)
 
 _MACHINES = {"amd64": "x86_64", "x86_64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64"}
+_HOSTS = {
+    ("linux", "x86_64"): TargetPlatform.LINUX_X86_64,
+    ("linux", "aarch64"): TargetPlatform.LINUX_AARCH64,
+    ("darwin", "aarch64"): TargetPlatform.MACOSX_ARM64,
+    ("darwin", "x86_64"): TargetPlatform.MACOSX_X86_64,
+    ("win32", "x86_64"): TargetPlatform.WIN_AMD64,
+    ("win32", "aarch64"): TargetPlatform.WIN_ARM64,
+}
 
 
 def compute_host_platform(
     system: str = sys.platform, machine: str = platform.machine()
 ) -> TargetPlatform:
-    """Return the target platform of the machine venvstacks runs on."""
-    arch = _MACHINES.get(machine.lower(), machine.lower())
-    if system == "win32":
-        return TargetPlatform(f"win_{'amd64' if arch == 'x86_64' else 'arm64'}")
-    if system == "darwin":
-        return TargetPlatform(f"macosx_{'x86_64' if arch == 'x86_64' else 'arm64'}")
-    return TargetPlatform(f"linux_{arch}")
+    """Return the target platform of the machine venvstacks runs on (*system* is a `sys.platform`)."""
+    host = _HOSTS.get((system, _MACHINES.get(machine.lower(), machine.lower())))
+    if host is None:
+        raise BuildError(
+            f"can't build layers on this machine ({system} {machine}); "
+            f"layers are built only on {render_platform_list(ALL_PLATFORMS)}"
+        )
+    return host
 
 
 class BuildReporter(Protocol):

@@ -161,7 +161,9 @@ def _resolve(
     context: _Context, status: LayerLockStatus, lower: tuple[LayerLockStatus, ...]
 ) -> bool:
     layer, paths = status.layer, status.paths
-    lower_locks = [lock for d in lower if (lock := load_pylock(d.paths.pylock)) is not None]
+    # Runtime first, then the frameworks in sys.path order (reference §4.5).
+    ordered = (*lower[-1:], *lower[:-1])
+    lower_locks = [lock for d in ordered if (lock := load_pylock(d.paths.pylock)) is not None]
     constraints: tuple[LockedPin, ...] = compute_constraints(lower_locks)
     runtime = next((d.layer for d in lower if d.layer.runtime is None), layer)
     project = render_resolve_project(
@@ -170,6 +172,7 @@ def _resolve(
         context.settings,
         [pin.render() for pin in constraints],
         context.index_options,
+        context.spec.spec_dir,
     )
     exported = resolve_layer(
         layer.build_name,

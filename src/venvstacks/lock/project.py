@@ -47,14 +47,24 @@ def _layer_indexes(
     return front + rest
 
 
+def _absolute_link(entry: object, spec_dir: Path) -> object:
+    # The project is resolved in the build folder; relative paths mean the spec's folder.
+    if isinstance(entry, str) and "://" not in entry and not Path(entry).is_absolute():
+        return str(spec_dir.absolute() / entry)
+    return entry
+
+
 def compute_uv_table(
     layer: Layer,
     settings: Mapping[str, Any],
     constraints: Sequence[str],
     options: IndexOptions,
+    spec_dir: Path,
 ) -> dict[str, Any]:
-    """Return the ``[tool.uv]`` table for resolving *layer*."""
+    """Return the ``[tool.uv]`` table for resolving *layer* (relative paths against *spec_dir*)."""
     table = {key: value for key, value in settings.items() if key not in {"index", "sources"}}
+    if "find-links" in table:
+        table["find-links"] = [_absolute_link(entry, spec_dir) for entry in table["find-links"]]
     indexes = _layer_indexes(settings.get("index", []), layer.priority_indexes)
     if indexes:
         table["index"] = indexes
@@ -69,7 +79,7 @@ def compute_uv_table(
         table["no-index"] = True
     if options.local_wheel_dirs:
         table["find-links"] = [
-            *settings.get("find-links", []),
+            *table.get("find-links", []),
             *(str(path) for path in options.local_wheel_dirs),
         ]
     if constraints:
@@ -83,6 +93,7 @@ def render_resolve_project(
     settings: Mapping[str, Any],
     constraints: Sequence[str],
     options: IndexOptions,
+    spec_dir: Path,
 ) -> str:
     """Render the ``pyproject.toml`` of the project *layer* is resolved in."""
     short = ".".join(py_version.split(".")[:2])
@@ -93,6 +104,6 @@ def render_resolve_project(
             "dependencies": [str(requirement) for requirement in layer.requirements],
             "requires-python": f"=={short}.*",
         },
-        "tool": {"uv": compute_uv_table(layer, settings, constraints, options)},
+        "tool": {"uv": compute_uv_table(layer, settings, constraints, options, spec_dir)},
     }
     return tomlkit.dumps(document)

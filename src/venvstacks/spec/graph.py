@@ -220,7 +220,7 @@ def _resolve(context: _Context, entry: LayerEntry, model: LayerSpecModel) -> Lay
         linux_target=model.linux_target,
         macosx_target=model.macosx_target,
         dynlib_exclude=model.dynlib_exclude,
-        package_indexes=own_indexes,
+        package_indexes=merged,  # inherited choices included: what locking uses
         priority_indexes=model.priority_indexes,
         runtime=None if inherited.runtime is None else inherited.runtime.name,
         frameworks=tuple(layer.name for layer in inherited.frameworks),
