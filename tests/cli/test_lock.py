@@ -302,3 +302,29 @@ def test_real_pypi_stack(tmp_path: Path, python_mirror: Path) -> None:
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert check.stdout.strip() == "1.6.1"
+
+
+def test_relocking_a_lower_layer_alone_invalidates_the_layers_on_it(
+    project: Path, python_mirror: Path
+) -> None:
+    lock(project, python_mirror)
+    spec = project / "venvstacks.toml"
+    spec.write_text(SPEC.replace('requirements = ["beta==1.0"]', 'requirements = ["beta==2.0"]'))
+    lock(project, python_mirror, "--if-needed", "--include", "framework-base")
+    # The layers above still take beta 1.0 from framework-base, which now has 2.0.
+    assert show(project) == {
+        "cpython-3.11": "cpython-3.11",
+        "framework-base": "framework-base",
+        "framework-upper": "*framework-upper@1",
+        "app-app": "*app-app@1",
+    }
+    lock(project, python_mirror, "--if-needed")
+    assert show(project) == {
+        "cpython-3.11": "cpython-3.11",
+        "framework-base": "framework-base",
+        "framework-upper": "framework-upper@2",
+        "app-app": "app-app@2",
+    }
+    upper = (project / "requirements/framework-upper/packages-framework-upper.txt").read_text()
+    assert "alpha==2.0\n" in upper
+    assert upper.endswith("# Shared packages inherited from other layers\nbeta==2.0\n\n")

@@ -47,7 +47,7 @@ def test_resolve_project(load: Load, tmp_path: Path) -> None:
         spec.uv.settings,
         ["numpy==2.0.0"],
         IndexOptions(query_default_index=False, local_wheel_dirs=(tmp_path,)),
-        spec.spec_dir,
+        spec_dir=spec.spec_dir,
     )
     assert tomllib.loads(text) == {
         "project": {
@@ -100,7 +100,7 @@ def test_inherited_package_indexes_reach_upper_layers(load: Load) -> None:
         files={"app.py": ""},
     )
     app = spec.graph.layers[-1]
-    table = compute_uv_table(app, spec.uv.settings, [], IndexOptions(), spec.spec_dir)
+    table = compute_uv_table(app, spec.uv.settings, [], IndexOptions(), spec_dir=spec.spec_dir)
     assert table["sources"] == {"torch": {"index": "cpu"}}
 
 
@@ -117,7 +117,7 @@ def test_relative_find_links_are_relative_to_the_spec(load: Load) -> None:
         """
     )
     table = compute_uv_table(
-        spec.graph.layers[0], spec.uv.settings, [], IndexOptions(), spec.spec_dir
+        spec.graph.layers[0], spec.uv.settings, [], IndexOptions(), spec_dir=spec.spec_dir
     )
     assert table["find-links"] == [
         str(spec.spec_dir.absolute() / "wheels"),

@@ -172,7 +172,7 @@ def _resolve(
         context.settings,
         [pin.render() for pin in constraints],
         context.index_options,
-        context.spec.spec_dir,
+        spec_dir=context.spec.spec_dir,
     )
     exported = resolve_layer(
         layer.build_name,

@@ -59,6 +59,7 @@ def compute_uv_table(
     settings: Mapping[str, Any],
     constraints: Sequence[str],
     options: IndexOptions,
+    *,
     spec_dir: Path,
 ) -> dict[str, Any]:
     """Return the ``[tool.uv]`` table for resolving *layer* (relative paths against *spec_dir*)."""
@@ -93,6 +94,7 @@ def render_resolve_project(
     settings: Mapping[str, Any],
     constraints: Sequence[str],
     options: IndexOptions,
+    *,
     spec_dir: Path,
 ) -> str:
     """Render the ``pyproject.toml`` of the project *layer* is resolved in."""
@@ -104,6 +106,6 @@ def render_resolve_project(
             "dependencies": [str(requirement) for requirement in layer.requirements],
             "requires-python": f"=={short}.*",
         },
-        "tool": {"uv": compute_uv_table(layer, settings, constraints, options, spec_dir)},
+        "tool": {"uv": compute_uv_table(layer, settings, constraints, options, spec_dir=spec_dir)},
     }
     return tomlkit.dumps(document)

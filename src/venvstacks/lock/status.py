@@ -8,6 +8,7 @@ dependants' deployment inputs.  Reading the status needs no network and no uv.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
@@ -15,7 +16,10 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 from venvstacks.hashing import hash_module, hash_strings
+from venvstacks.lock.constraints import PylockError, compute_constraints, parse_locked_pins
 from venvstacks.lock.metadata import LockMetadata, load_lock_metadata
 from venvstacks.lock.paths import LockPaths, compute_lock_paths
 from venvstacks.lock.versioning import (
@@ -154,7 +158,35 @@ def compute_layer_status(
     validity = compute_lock_validity(
         inputs, stored, versioned=layer.versioned, unlocked_dependencies=unlocked
     )
+    if validity.is_valid and dependencies:
+        stale = find_stale_shared_packages(paths, dependencies)
+        if stale:
+            validity = dataclasses.replace(validity, stale_shared=stale)
     return LayerLockStatus(layer, paths, inputs, stored, validity)
+
+
+def find_stale_shared_packages(
+    paths: LockPaths, dependencies: tuple[LayerLockStatus, ...]
+) -> tuple[str, ...]:
+    """Return the shared packages of a lock that its lower layers no longer provide as locked.
+
+    A lower layer relocked on its own (``lock --include <it>``) may have moved a
+    package the upper layer takes from it to another version; the upper lock
+    then needs resolving again.
+    """
+    own = load_pylock(paths.pylock)
+    if own is None:
+        return ()
+    ordered = (*dependencies[-1:], *dependencies[:-1])  # runtime first
+    lower = compute_constraints(lock for d in ordered if (lock := load_pylock(d.paths.pylock)))
+    provided = {(canonicalize_name(pin.name), pin.version) for pin in lower}
+    try:
+        shared = [pin for pin in parse_locked_pins(own) if pin.shared]
+    except PylockError:
+        return ()
+    return tuple(
+        pin.name for pin in shared if (canonicalize_name(pin.name), pin.version) not in provided
+    )
 
 
 def compute_stack_lock_status(spec: StackSpec) -> dict[BuildName, LayerLockStatus]:

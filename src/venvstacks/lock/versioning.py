@@ -163,23 +163,26 @@ class LockValidity:
     metadata fields that no longer match, ``unlocked_dependencies`` the lower
     layers needing a lock.  ``adopt_deployment_inputs`` is set when valid 0.8
     metadata of a versioned layer lacks our ``deployment_inputs_hash``.
+    ``stale_shared`` names packages this lock takes from lower layers that the
+    lower layers' current locks no longer provide at that version.
     """
 
     missing: tuple[str, ...] = ()
     changed: tuple[str, ...] = ()
     unlocked_dependencies: tuple[str, ...] = ()
     adopt_deployment_inputs: bool = False
+    stale_shared: tuple[str, ...] = ()
 
     @property
     def is_valid(self) -> bool:
         """Whether the existing lock and metadata can be used as they are."""
-        return not (self.missing or self.changed or self.unlocked_dependencies)
+        return not (self.missing or self.changed or self.unlocked_dependencies or self.stale_shared)
 
     @property
     def needs_resolution(self) -> bool:
         """Whether uv must resolve again (not just the metadata be rewritten)."""
         changed = set(self.changed).intersection(RESOLUTION_FIELDS)
-        return bool(self.missing or changed or self.unlocked_dependencies)
+        return bool(self.missing or changed or self.unlocked_dependencies or self.stale_shared)
 
 
 def compute_lock_validity(
