@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from pathlib import Path
 
@@ -258,3 +259,22 @@ def test_render_pylock_inlines_arrays_of_tables() -> None:
         "wheels = []",
     ]
     assert tomllib.loads(render_pylock(data)) == data
+
+
+def test_minor_version_requests_keep_packages_for_later_maintenance_releases() -> None:
+    exported = """\
+lock-version = "1.0"
+created-by = "uv"
+requires-python = "==3.11.*"
+
+[[packages]]
+name = "newer"
+version = "1.0"
+marker = "python_full_version >= '3.11.4'"
+wheels = [{ url = "https://example.invalid/newer-1.0-py3-none-any.whl", hashes = { sha256 = "00" } }]
+"""
+    target = dataclasses.replace(TARGET, python_version="3.11")
+    processed = postprocess_pylock(
+        exported, label="framework-x", target=target, constraints=(), lock_dir=Path("/locks")
+    )
+    assert processed.data["packages"][0]["marker"] == "python_full_version >= '3.11.4'"

@@ -103,7 +103,7 @@ def view(platform: TargetPlatform, linux: tuple[int, int] = (2, 28)) -> str:
         "framework-sci",
         platform,
         LOCK,
-        compute_marker_environment(platform, "3.11.7"),
+        [compute_marker_environment(platform, "3.11.7")],
         linux_version=linux,
         macosx_version=(13, 0),
     )
@@ -150,7 +150,7 @@ def test_render_platform_view_without_packages() -> None:
         "cpython-3.11",
         P.MACOSX_ARM64,
         {"lock-version": "1.0"},
-        compute_marker_environment(P.MACOSX_ARM64, "3.11.7"),
+        [compute_marker_environment(P.MACOSX_ARM64, "3.11.7")],
         linux_version=(2, 28),
         macosx_version=(13, 0),
     )

@@ -22,7 +22,7 @@ from typing import Any
 from venvstacks.errors import LockError
 from venvstacks.fs import write_text
 from venvstacks.lock.constraints import LockedPin, compute_constraints
-from venvstacks.lock.markers import compute_marker_environment
+from venvstacks.lock.markers import compute_candidate_versions, compute_marker_environment
 from venvstacks.lock.metadata import write_lock_metadata
 from venvstacks.lock.project import IndexOptions, render_resolve_project
 from venvstacks.lock.pylock import LockTarget, postprocess_pylock
@@ -119,14 +119,15 @@ def write_lock_views(status: LayerLockStatus) -> None:
     _write_if_changed(paths.summary, render_package_summary(layer.build_name, lock))
     target = _lock_target(layer)
     for platform in layer.platforms:
-        environment = compute_marker_environment(
-            platform, target.python_version, target.implementation
-        )
+        environments = [
+            compute_marker_environment(platform, version, target.implementation)
+            for version in compute_candidate_versions(target.python_version)
+        ]
         view = render_platform_view(
             layer.build_name,
             platform,
             lock,
-            environment,
+            environments,
             linux_version=target.linux_version,
             macosx_version=target.macosx_version,
         )

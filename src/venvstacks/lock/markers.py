@@ -158,3 +158,15 @@ def compute_uv_python_platform(platform: TargetPlatform, linux_target: LinuxTarg
     if platform.is_macos:
         return f"{arch}-apple-darwin"
     return f"{arch}-pc-windows-msvc"
+
+
+def compute_candidate_versions(python_version: str) -> tuple[str, ...]:
+    """Return the full versions to evaluate markers with for a runtime request.
+
+    ``cpython@3.11.7`` pins the version; ``cpython@3.11`` may be any 3.11.x, so
+    markers are evaluated for the first and for any later maintenance release
+    (a ``python_full_version >= '3.11.4'`` marker holds for some 3.11 runtimes).
+    """
+    if python_version.count(".") >= 2:  # noqa: PLR2004 - X.Y.Z
+        return (python_version,)
+    return (f"{python_version}.0", f"{python_version}.999")

@@ -25,7 +25,12 @@ from packaging.pylock import Pylock, PylockValidationError
 
 from venvstacks.errors import LockError
 from venvstacks.lock.constraints import LockedPin, is_provided_by_lower_layers
-from venvstacks.lock.markers import compute_marker_platforms, render_marker, render_shared_marker
+from venvstacks.lock.markers import (
+    compute_candidate_versions,
+    compute_marker_platforms,
+    render_marker,
+    render_shared_marker,
+)
 from venvstacks.lock.wheels import (
     PackageWheels,
     compute_wheel_availability,
@@ -145,15 +150,23 @@ def postprocess_pylock(
     for package in document.get("packages", []):
         raw = package.get("marker")
         marker = None if raw is None else render_marker(Marker(str(raw)))
-        applicable = compute_marker_platforms(
-            None if marker is None else Marker(marker),
-            target.platforms,
-            target.python_version,
-            target.implementation,
-        )
+        per_version = [
+            set(
+                compute_marker_platforms(
+                    None if marker is None else Marker(marker),
+                    target.platforms,
+                    version,
+                    target.implementation,
+                )
+            )
+            for version in compute_candidate_versions(target.python_version)
+        ]
+        # Kept where it may apply; its marker dropped only where it always applies.
+        applicable = tuple(p for p in target.platforms if any(p in s for s in per_version))
         if not applicable:
             continue
-        if marker is not None and len(applicable) == len(target.platforms):
+        everywhere = all(len(found) == len(target.platforms) for found in per_version)
+        if marker is not None and everywhere:
             del package["marker"]
             marker = None
         for key in _NON_WHEEL_SOURCES:

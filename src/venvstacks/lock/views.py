@@ -55,7 +55,7 @@ def render_platform_view(
     build_name: str,
     platform: TargetPlatform,
     lock: Mapping[str, Any],
-    environment: Mapping[str, str],
+    environments: Sequence[Mapping[str, str]],
     *,
     linux_version: tuple[int, int],
     macosx_version: tuple[int, int],
@@ -63,7 +63,7 @@ def render_platform_view(
     """Render ``requirements-<group>-<platform>.txt`` for ``pip install --no-deps --require-hashes -r``.
 
     Lists the layer's own packages that apply on *platform* (described by the
-    marker *environment*), pinned, with the hashes of every locked wheel that
+    marker *environments*: a package is listed if its marker holds in any), pinned, with the hashes of every locked wheel that
     installs there (the layer's glibc and macOS targets decide).
     """
 
@@ -84,7 +84,9 @@ def render_platform_view(
     ]
     for package in lock.get("packages", []):
         pin = parse_locked_pin(package)
-        if pin.shared or (pin.marker and not Marker(pin.marker).evaluate(dict(environment))):
+        if pin.shared or (
+            pin.marker and not any(Marker(pin.marker).evaluate(dict(e)) for e in environments)
+        ):
             continue
         hashes = sorted(
             {
