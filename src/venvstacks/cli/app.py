@@ -6,6 +6,7 @@ problems with the stack or its layers, 2 for a malformed command line.
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -32,6 +33,13 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+class _EchoHandler(logging.Handler):
+    """Writes log records to whatever stderr is at the time (test runners swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        typer.echo(record.getMessage(), err=True)
 
 
 def _show_version(value: bool) -> None:
@@ -64,6 +72,11 @@ def _global_options(
     ] = False,
 ) -> None:
     ctx.obj = Output(verbosity=-1 if quiet else min(verbose, 2))
+    # -v: show the commands venvstacks runs and what they print.
+    tools = logging.getLogger("venvstacks.tools")
+    if not any(isinstance(h, _EchoHandler) for h in tools.handlers):
+        tools.addHandler(_EchoHandler())
+    tools.setLevel(logging.DEBUG if verbose and not quiet else logging.WARNING)
 
 
 @app.command()

@@ -8,7 +8,9 @@ Callers accept a `Runner` so tests can substitute a fake without patching
 
 from __future__ import annotations
 
+import logging
 import os
+import shlex
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,6 +18,9 @@ from pathlib import Path
 from typing import Protocol
 
 from venvstacks.errors import ToolError
+
+# Commands and their output, for `venvstacks -v` (the CLI attaches a handler).
+logger = logging.getLogger("venvstacks.tools")
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,7 @@ def run(
     which carries the command's full output for the CLI to replay.
     """
     argv = tuple(os.fspath(arg) for arg in args)
+    logger.debug("$ %s", shlex.join(argv))
     try:
         proc = subprocess.run(  # noqa: PLW1510 - the exit code is checked below
             argv,
@@ -77,6 +83,8 @@ def run(
             failure or f"could not run {argv[0]}: {exc.strerror}", command=argv
         ) from exc
     completed = Completed(argv, proc.returncode, proc.stdout, proc.stderr)
+    if completed.output.strip():
+        logger.debug("%s", completed.output.rstrip())
     if check and proc.returncode != 0:
         message = failure or f"{Path(argv[0]).name} failed with exit code {proc.returncode}"
         raise ToolError(message, command=argv, output=completed.output)
