@@ -89,3 +89,7 @@ class BuildError(VenvStacksError):
 
 class LockError(VenvStacksError):
     """A layer could not be locked."""
+
+
+class PublishError(VenvStacksError):
+    """Built layers could not be published or exported."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import platform
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
@@ -16,18 +18,23 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
+from venvstacks import __version__
+from venvstacks.archives import ArchiveFormat
 from venvstacks.build.runtime import build_runtime_layer
 from venvstacks.build.stack import BuildReporter, BuiltLayer, build_layers
+from venvstacks.errors import PublishError
 from venvstacks.fs import remove_tree
 from venvstacks.lock.locker import LockedLayer, LockInstruction, lock_layers
 from venvstacks.lock.project import IndexOptions
 from venvstacks.lock.status import LayerLockStatus, compute_stack_lock_status
+from venvstacks.publish.publisher import PublishedStack, publish_layers
 from venvstacks.runtimes.install import compute_runtime_python, find_runtime_source
 from venvstacks.runtimes.requests import parse_runtime_request
 from venvstacks.spec.graph import Layer
 from venvstacks.spec.load import StackSpec, load_stack_spec
 from venvstacks.spec.naming import BuildName, DeployedName, LayerKind, compute_deployed_name
 from venvstacks.spec.selection import LayerSelection, select_layers
+from venvstacks.tools.uv import uv_version
 
 
 @dataclass(frozen=True)
@@ -333,3 +340,67 @@ def build_stack(
             reporter=reporter,
         )
     return BuildResult(spec, locked, built, selection.unmatched)
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    """The ``venvstacks publish`` options."""
+
+    include: tuple[str, ...] = ()
+    allow_missing: bool = False
+    publish_dependencies: bool = False
+    publish_derived: bool = False
+    build_dir: Path = Path("_build")
+    output_dir: Path = Path("_artifacts")
+    archive_format: ArchiveFormat | None = None
+    tag_outputs: bool = False
+    force: bool = False
+    dry_run: bool = False
+
+
+def compute_default_format(platform: str = sys.platform) -> ArchiveFormat:
+    """``zip`` on Windows, ``tar.xz`` elsewhere (as venvstacks 0.8)."""
+    return "zip" if platform == "win32" else "tar.xz"
+
+
+def compute_publish_selection(spec: StackSpec, options: PublishOptions) -> list[BuildName]:
+    """Return the layers to publish: included ones, plus dependencies/derived on request."""
+    selection = select_layers(
+        spec.graph,
+        options.include,
+        allow_missing=options.allow_missing,
+        include_derived=options.publish_derived,
+    )
+    chosen = set(selection.included | selection.derived)
+    if options.publish_dependencies:
+        chosen |= selection.dependencies
+    return [layer.build_name for layer in spec.graph if layer.build_name in chosen]
+
+
+def publish_stack(spec_path: Path, options: PublishOptions) -> PublishedStack:
+    """Archive the selected built layers of the stack at *spec_path* (or plan it: ``dry_run``)."""
+    spec = load_stack_spec(spec_path)
+    statuses = compute_stack_lock_status(spec)
+    selected = compute_publish_selection(spec, options)
+    invalid = [name for name in selected if not statuses[name].validity.is_valid]
+    if invalid:
+        raise PublishError(
+            f"{', '.join(invalid)}: the lock is missing or out of date; run 'venvstacks lock' "
+            "and 'venvstacks build' first"
+        )
+    return publish_layers(
+        spec,
+        statuses,
+        selected,
+        build_dir=resolve_option_path(spec, options.build_dir),
+        output_dir=resolve_option_path(spec, options.output_dir),
+        archive_format=options.archive_format or compute_default_format(),
+        tag_outputs=options.tag_outputs,
+        force=options.force,
+        dry_run=options.dry_run,
+        tools={
+            "venvstacks": __version__,
+            "uv": uv_version(),
+            "python": platform.python_version(),
+        },
+    )

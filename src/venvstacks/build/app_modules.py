@@ -21,7 +21,13 @@ def copy_module(source: Path, site_packages: Path) -> None:
         shutil.rmtree(target)
     if source.is_dir():
         source_filter = find_source_filter(source)
-        shutil.copytree(source, target, ignore=source_filter.ignore)
+
+        def ignore(directory: str, names: list[str]) -> set[str]:
+            # Inside a git work tree the filter leaves out only what git ignores;
+            # bytecode from the developer's machine never belongs in a layer.
+            return source_filter.ignore(directory, names) | {"__pycache__"}.intersection(names)
+
+        shutil.copytree(source, target, ignore=ignore)
     else:
         shutil.copyfile(source, target)
 

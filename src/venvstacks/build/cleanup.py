@@ -63,7 +63,7 @@ def _drop_record_rows(layer_dir: Path, site_dir: Path, removed: set[Path]) -> No
         kept = [
             RecordEntry.from_elements(path, hash_, size)
             for path, hash_, size in entries
-            if (site / path).resolve() not in removed
+            if not _is_removed((site / path).resolve(), removed)
         ]
         if len(kept) == len(entries):
             continue
@@ -72,6 +72,11 @@ def _drop_record_rows(layer_dir: Path, site_dir: Path, removed: set[Path]) -> No
         for entry in kept:
             writer.writerow(entry.to_row())
         record.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+def _is_removed(path: Path, removed: set[Path]) -> bool:
+    # A removed folder takes the files listed inside it along.
+    return path in removed or not removed.isdisjoint(path.parents)
 
 
 def relativise_symlinks(layer_dir: Path, build_dir: Path) -> None:

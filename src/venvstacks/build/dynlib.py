@@ -16,6 +16,7 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 
 from venvstacks.errors import BuildError
@@ -35,35 +36,29 @@ def is_extension_module(name: str, short_version: str) -> bool:
 
 
 def compute_excluded(relative: PurePosixPath, patterns: Sequence[str]) -> bool:
-    """Whether a site-packages path matches a ``dynlib_exclude`` pattern (matched at the path's end)."""
-    text = "/" + relative.as_posix()
+    """Whether a site-packages path matches a ``dynlib_exclude`` pattern (matched at the path's end).
+
+    The pattern language is 0.8's (``glob.translate(recursive=True,
+    include_hidden=True)``): ``*``, ``?`` and ``[...]`` match inside one path
+    segment, and a ``**`` segment matches any number of segments.
+    """
+    parts = relative.parts
     for pattern in patterns:
-        regex = _glob_to_regex("/" + pattern.lstrip("/"))
-        if re.search(regex + "$", text):
+        segments = tuple(pattern.lstrip("/").split("/"))
+        if any(_match_segments(parts[start:], segments) for start in range(len(parts))):
             return True
     return False
 
 
-def _glob_to_regex(pattern: str) -> str:
-    parts = []
-    index = 0
-    while index < len(pattern):
-        if pattern.startswith("**/", index):
-            parts.append("(?:.*/)?")
-            index += 3
-        elif pattern.startswith("**", index):
-            parts.append(".*")
-            index += 2
-        elif pattern[index] == "*":
-            parts.append("[^/]*")
-            index += 1
-        elif pattern[index] == "?":
-            parts.append("[^/]")
-            index += 1
-        else:
-            parts.append(re.escape(pattern[index]))
-            index += 1
-    return "".join(parts)
+def _match_segments(parts: tuple[str, ...], segments: tuple[str, ...]) -> bool:
+    if not segments:
+        return not parts
+    head, rest = segments[0], segments[1:]
+    if head == "**":
+        if not rest:  # a final ** matches the rest of the path
+            return bool(parts)
+        return any(_match_segments(parts[skip:], rest) for skip in range(len(parts) + 1))
+    return bool(parts) and fnmatchcase(parts[0], head) and _match_segments(parts[1:], rest)
 
 
 @dataclass(frozen=True)

@@ -158,7 +158,7 @@ def build_layered_layer(plan: LayeredBuild, *, runner: Runner = run) -> Path:
                 [f"../{low.layer.build_name}/{DYNLIB_DIR.as_posix()}" for low in lower],
                 f"../{plan.runtime.layer.build_name}/bin/python",
             )
-        compile_layer(python, staging, [site_packages], runner=runner)
+        compile_layer(python, staging, [site_packages], prefix=label, runner=runner)
         (site_packages / "sitecustomize.py").write_text(
             render_sitecustomize([low.build_path / plan.site_dir for low in lower], []),
             encoding="utf-8",

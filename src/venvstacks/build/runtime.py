@@ -126,7 +126,13 @@ def build_runtime_layer(
                     raise BuildError(str(exc), output=exc.output) from exc
             remove_scripts(staging, compute_site_dir(installed.version))
             remove_installer_caches(staging, compute_site_dir(installed.version))
-            compile_layer(installed.python, staging, [staging / "lib"], runner=runner)
+            compile_layer(
+                installed.python,
+                staging,
+                [staging / "lib"],
+                prefix=layer.build_name,
+                runner=runner,
+            )
         write_layer_files(staging, compute_runtime_config(installed.version, sys.platform))
         check_portability(layer, staging, [build_dir, build_dir.resolve()])
         replace_tree(staging, final)

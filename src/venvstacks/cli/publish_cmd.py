@@ -1,0 +1,133 @@
+"""``venvstacks publish``: reproducible archives of built layers, plus their metadata."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from venvstacks.archives import ARCHIVE_FORMATS, ArchiveFormat
+from venvstacks.cli.options import AllowMissing, BuildDir, Include, Json, SpecPath
+from venvstacks.cli.output import Output, run_guarded
+from venvstacks.pipeline import PublishOptions, publish_stack
+from venvstacks.publish.publisher import PublishedStack
+
+OutputDir = Annotated[
+    Path,
+    typer.Option(
+        "--output-dir",
+        "-o",
+        metavar="DIR",
+        help="Folder for archives and metadata, relative to the spec's folder.",
+    ),
+]
+Format = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        metavar="FORMAT",
+        help=f"Archive format: {', '.join(ARCHIVE_FORMATS)} (default: zip on Windows, tar.xz elsewhere).",
+        show_default=False,
+    ),
+]
+TagOutputs = Annotated[
+    bool,
+    typer.Option(
+        "--tag-outputs/--no-tag-outputs",
+        help="Add the platform and build number to archive names, the platform to metadata names.",
+    ),
+]
+PublishDependencies = Annotated[
+    bool,
+    typer.Option(
+        "--publish-dependencies/--no-publish-dependencies",
+        help="With --include, also publish the layers the included ones run on.",
+    ),
+]
+PublishDerived = Annotated[
+    bool,
+    typer.Option(
+        "--publish-derived/--no-publish-derived",
+        help="With --include, also publish the layers that run on the included ones.",
+    ),
+]
+
+
+def parse_format(value: str | None) -> ArchiveFormat | None:
+    """Check a ``--format`` value."""
+    if value is None:
+        return None
+    if value not in ARCHIVE_FORMATS:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(ARCHIVE_FORMATS)}")
+    return value
+
+
+def report_publication(output: Output, published: PublishedStack, *, json_output: bool) -> None:
+    """Print what a publication wrote (or would write, for a dry run)."""
+    if json_output:
+        typer.echo(json.dumps(published.manifest, indent=2, sort_keys=True))
+        return
+    if output.verbosity < 0:
+        return
+    if published.dry_run:
+        typer.echo("Dry run: this is what would be published:")
+        typer.echo(json.dumps(published.manifest, indent=2, sort_keys=True))
+        typer.echo(f"Target folder: {published.output_dir}")
+        return
+    typer.echo(f"Published to {published.output_dir}:")
+    for layer in published.layers:
+        state = "archived" if layer.rebuilt else "unchanged"
+        typer.echo(f"  {layer.metadata['archive_name']}  ({state})")
+    typer.echo(f"Stack manifest: {published.manifest_path.relative_to(published.output_dir)}")
+
+
+def publish(
+    ctx: typer.Context,
+    spec_path: SpecPath = Path("venvstacks.toml"),
+    include: Include = None,
+    allow_missing: AllowMissing = False,
+    build_dir: BuildDir = Path("_build"),
+    output_dir: OutputDir = Path("_artifacts"),
+    archive_format: Format = None,
+    tag_outputs: TagOutputs = False,
+    force: Annotated[
+        bool, typer.Option("--force/--no-force", help="Archive layers again even when unchanged.")
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run/--no-dry-run", help="Print what would be published; write nothing."
+        ),
+    ] = False,
+    publish_dependencies: PublishDependencies = False,
+    publish_derived: PublishDerived = False,
+    json_output: Json = False,
+) -> None:
+    """Publish built layers as reproducible archives with their metadata.
+
+    Each layer becomes one archive named after its deployed folder; metadata goes
+    to __venvstacks__/ in the output folder.  Layers whose inputs are unchanged
+    since the last publication to that folder are not archived again.  The same
+    built layers always give byte-identical archives.
+    """
+    output: Output = ctx.obj
+    options = PublishOptions(
+        include=tuple(include or ()),
+        allow_missing=allow_missing,
+        publish_dependencies=publish_dependencies,
+        publish_derived=publish_derived,
+        build_dir=build_dir,
+        output_dir=output_dir,
+        archive_format=parse_format(archive_format),
+        tag_outputs=tag_outputs,
+        force=force,
+        dry_run=dry_run,
+    )
+    run_guarded(
+        output,
+        lambda: report_publication(
+            output, publish_stack(spec_path, options), json_output=json_output
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Publishing built layers: reproducible archives, local exports and their metadata."""

@@ -1,0 +1,206 @@
+"""Publishing built layers: one reproducible archive per layer, then the metadata.
+
+Archives of independent layers are written in parallel (the compressors release
+the GIL).  A layer whose archive inputs are unchanged since the last publication
+to the same folder keeps its archive and metadata (reference §6.5).  Metadata is
+written only after every archive is complete, each file atomically, so metadata
+never describes an archive that is not there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from venvstacks.archives import ArchiveFormat, write_archive
+from venvstacks.build.stack import compute_host_platform
+from venvstacks.build.stamp import compute_stamp_path, load_stamp
+from venvstacks.errors import PublishError
+from venvstacks.fs import render_json, write_json
+from venvstacks.hashing import hash_module, hash_strings
+from venvstacks.lock.status import LayerLockStatus
+from venvstacks.publish.content import compute_layer_entries
+from venvstacks.publish.metadata import (
+    ARCHIVE_INPUT_FIELDS,
+    compute_archive_name,
+    compute_layer_metadata,
+    compute_layer_metadata_path,
+    compute_manifest,
+    compute_manifest_path,
+    compute_tag,
+)
+from venvstacks.spec.load import StackSpec
+from venvstacks.spec.naming import BuildName, LayerKind
+
+
+@dataclass(frozen=True)
+class PublishedLayer:
+    """One layer's publication: its metadata, and whether its archive was (re)written."""
+
+    build_name: BuildName
+    kind: LayerKind
+    metadata: Mapping[str, Any]
+    rebuilt: bool
+
+
+@dataclass(frozen=True)
+class PublishedStack:
+    """The outcome of a publication (or of a dry run, when nothing was written)."""
+
+    output_dir: Path
+    manifest_path: Path
+    manifest: Mapping[str, Any]
+    layers: tuple[PublishedLayer, ...]
+    dry_run: bool
+
+
+def _load_previous(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+def compute_mtime_clamp(locked_at: str, environ: Mapping[str, str]) -> int:
+    """Archive mtimes are clamped to ``SOURCE_DATE_EPOCH`` if set, else to the lock time."""
+    from datetime import datetime  # noqa: PLC0415
+
+    epoch = environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return int(epoch)
+    return int(datetime.fromisoformat(locked_at).timestamp())
+
+
+def _check_built(status: LayerLockStatus, build_dir: Path) -> dict[str, Any]:
+    name = status.layer.build_name
+    stamp = load_stamp(compute_stamp_path(build_dir, name))
+    if stamp is None or not (build_dir / name).is_dir():
+        raise PublishError(f"{name}: not built yet; run 'venvstacks build --include {name}' first")
+    inputs = stamp.get("inputs")
+    if (
+        not isinstance(inputs, dict)
+        or inputs.get("requirements_hash") != status.inputs.requirements_hash
+    ):
+        raise PublishError(
+            f"{name}: built from an older lock; run 'venvstacks build --include {name}' first"
+        )
+    return inputs
+
+
+def publish_layers(
+    spec: StackSpec,
+    statuses: Mapping[BuildName, LayerLockStatus],
+    selected: Collection[BuildName],
+    *,
+    build_dir: Path,
+    output_dir: Path,
+    archive_format: ArchiveFormat,
+    tag_outputs: bool = False,
+    force: bool = False,
+    dry_run: bool = False,
+    tools: Mapping[str, str],
+    environ: Mapping[str, str] = os.environ,
+) -> PublishedStack:
+    """Archive the *selected* built layers into *output_dir* (see the module docstring)."""
+    host = compute_host_platform()
+    tag = compute_tag(host.value, tag_outputs)
+    windows = host.value.startswith("win")
+    planned: list[tuple[LayerLockStatus, dict[str, Any], bool]] = []
+    for layer in spec.graph:
+        if layer.build_name not in selected or host not in layer.platforms:
+            continue
+        status = statuses[layer.build_name]
+        inputs = _check_built(status, build_dir)
+        dependencies = [statuses[d.build_name] for d in spec.graph.dependencies(layer)]
+        modules = [m for m in (layer.launch_module, *layer.support_modules) if m is not None]
+        hashes = {str(m): hash_module(spec.spec_dir / m) for m in modules}
+        request = compute_layer_metadata(
+            status, dependencies, module_hashes=hashes, windows=windows
+        )
+        request["target_platform"] = host.value
+        request["archive_format"] = archive_format
+        request["layer_inputs_hash"] = hash_strings([render_json(inputs)])
+        previous = _load_previous(compute_layer_metadata_path(output_dir, layer.build_name, tag))
+        same_version = (
+            previous is not None and previous.get("lock_version") == request["lock_version"]
+        )
+        build_number = int(previous.get("archive_build", 0)) if previous and same_version else 0
+        request["archive_build"] = max(build_number, 1)
+        request["archive_name"] = compute_archive_name(
+            request["install_target"], archive_format, platform=host.value,
+            archive_build=request["archive_build"], tag_outputs=tag_outputs,
+        )  # fmt: skip
+        archive = output_dir / request["archive_name"]
+        unchanged = (
+            previous is not None
+            and not force
+            and all(previous.get(f) == request.get(f) for f in ARCHIVE_INPUT_FIELDS)
+            and archive.is_file()
+            and archive.stat().st_size == previous.get("archive_size")
+        )
+        if unchanged and previous is not None:
+            planned.append((status, previous, False))
+            continue
+        if previous is not None and same_version:
+            request["archive_build"] = build_number + 1
+            request["archive_name"] = compute_archive_name(
+                request["install_target"], archive_format, platform=host.value,
+                archive_build=request["archive_build"], tag_outputs=tag_outputs,
+            )  # fmt: skip
+        planned.append((status, request, True))
+
+    manifest_path = compute_manifest_path(output_dir, tag)
+    if not dry_run:
+        _write_archives(planned, build_dir, output_dir, archive_format, environ)
+    layers = []
+    for status, metadata, rebuilt in planned:
+        if rebuilt and not dry_run:
+            archive = output_dir / metadata["archive_name"]
+            metadata["archive_size"] = archive.stat().st_size
+            metadata["archive_hashes"] = {"sha256": _sha256(archive)}
+            metadata["build_tools"] = dict(tools)
+        layers.append(PublishedLayer(status.layer.build_name, status.layer.kind, metadata, rebuilt))
+    manifest = compute_manifest([p.metadata for p in layers], [p.kind for p in layers])
+    if not dry_run:
+        for published in layers:
+            path = compute_layer_metadata_path(output_dir, published.build_name, tag)
+            write_json(path, published.metadata)
+        write_json(manifest_path, manifest)  # last: it lists only complete layers
+    return PublishedStack(output_dir, manifest_path, manifest, tuple(layers), dry_run)
+
+
+def _write_archives(
+    planned: list[tuple[LayerLockStatus, dict[str, Any], bool]],
+    build_dir: Path,
+    output_dir: Path,
+    archive_format: ArchiveFormat,
+    environ: Mapping[str, str],
+) -> None:
+    def write(status: LayerLockStatus, metadata: Mapping[str, Any]) -> None:
+        layer_dir = build_dir / status.layer.build_name
+        write_archive(
+            compute_layer_entries(layer_dir),
+            output_dir / metadata["archive_name"],
+            root_name=metadata["install_target"],
+            archive_format=archive_format,
+            mtime_clamp=compute_mtime_clamp(metadata["locked_at"], environ),
+            root_mtime=int(layer_dir.stat().st_mtime),
+        )
+
+    jobs = [(status, metadata) for status, metadata, rebuilt in planned if rebuilt]
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for future in [pool.submit(write, status, metadata) for status, metadata in jobs]:
+            future.result()
