@@ -27,6 +27,7 @@ from venvstacks.fs import remove_tree
 from venvstacks.lock.locker import LockedLayer, LockInstruction, lock_layers
 from venvstacks.lock.project import IndexOptions
 from venvstacks.lock.status import LayerLockStatus, compute_stack_lock_status
+from venvstacks.publish.export import ExportedStack, export_layers
 from venvstacks.publish.publisher import PublishedStack, publish_layers
 from venvstacks.runtimes.install import compute_runtime_python, find_runtime_source
 from venvstacks.runtimes.requests import parse_runtime_request
@@ -403,4 +404,26 @@ def publish_stack(spec_path: Path, options: PublishOptions) -> PublishedStack:
             "uv": uv_version(),
             "python": platform.python_version(),
         },
+    )
+
+
+def export_stack(spec_path: Path, options: PublishOptions) -> ExportedStack:
+    """Copy the selected built layers of the stack at *spec_path* into a local folder."""
+    spec = load_stack_spec(spec_path)
+    statuses = compute_stack_lock_status(spec)
+    selected = compute_publish_selection(spec, options)
+    invalid = [name for name in selected if not statuses[name].validity.is_valid]
+    if invalid:
+        raise PublishError(
+            f"{', '.join(invalid)}: the lock is missing or out of date; run 'venvstacks lock' "
+            "and 'venvstacks build' first"
+        )
+    return export_layers(
+        spec,
+        statuses,
+        selected,
+        build_dir=resolve_option_path(spec, options.build_dir),
+        output_dir=resolve_option_path(spec, options.output_dir),
+        force=options.force,
+        dry_run=options.dry_run,
     )

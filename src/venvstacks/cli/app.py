@@ -19,7 +19,7 @@ from venvstacks.cli.build_cmd import build
 from venvstacks.cli.lock_cmd import lock
 from venvstacks.cli.options import AllowMissing, BuildDir, Include, Json, SpecPath
 from venvstacks.cli.output import Output, run_guarded
-from venvstacks.cli.publish_cmd import publish
+from venvstacks.cli.publish_cmd import local_export, publish
 from venvstacks.cli.python_cmd import python_app
 from venvstacks.cli.render import render_status_json, render_status_tree
 from venvstacks.pipeline import show_stack
@@ -117,6 +117,7 @@ def show(
 app.command()(lock)
 app.command()(build)
 app.command()(publish)
+app.command("local-export")(local_export)
 app.add_typer(python_app)
 
 

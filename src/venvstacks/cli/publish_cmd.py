@@ -11,7 +11,7 @@ import typer
 from venvstacks.archives import ARCHIVE_FORMATS, ArchiveFormat
 from venvstacks.cli.options import AllowMissing, BuildDir, Include, Json, SpecPath
 from venvstacks.cli.output import Output, run_guarded
-from venvstacks.pipeline import PublishOptions, publish_stack
+from venvstacks.pipeline import PublishOptions, export_stack, publish_stack
 from venvstacks.publish.publisher import PublishedStack
 
 OutputDir = Annotated[
@@ -131,3 +131,56 @@ def publish(
             output, publish_stack(spec_path, options), json_output=json_output
         ),
     )
+
+
+def local_export(
+    ctx: typer.Context,
+    spec_path: SpecPath = Path("venvstacks.toml"),
+    include: Include = None,
+    allow_missing: AllowMissing = False,
+    build_dir: BuildDir = Path("_build"),
+    output_dir: OutputDir = Path("_export"),
+    force: Annotated[
+        bool, typer.Option("--force/--no-force", help="Export layers again even when unchanged.")
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run/--no-dry-run", help="Print what would be exported; write nothing."),
+    ] = False,
+    publish_dependencies: PublishDependencies = False,
+    publish_derived: PublishDerived = False,
+    json_output: Json = False,
+) -> None:
+    """Copy built layers into a local folder, ready to run.
+
+    The folder gets what archives would hold, one folder per layer under its
+    deployed name (files hard-linked from the build folder where possible), then
+    each layer's postinstall.py is run there.  Metadata goes to __venvstacks__/.
+    """
+    output: Output = ctx.obj
+    options = PublishOptions(
+        include=tuple(include or ()),
+        allow_missing=allow_missing,
+        publish_dependencies=publish_dependencies,
+        publish_derived=publish_derived,
+        build_dir=build_dir,
+        output_dir=output_dir,
+        force=force,
+        dry_run=dry_run,
+    )
+
+    def action() -> None:
+        exported = export_stack(spec_path, options)
+        if json_output:
+            typer.echo(json.dumps(exported.manifest, indent=2, sort_keys=True))
+        elif exported.dry_run and output.verbosity >= 0:
+            typer.echo("Dry run: this is what would be exported:")
+            typer.echo(json.dumps(exported.manifest, indent=2, sort_keys=True))
+            typer.echo(f"Target folder: {exported.output_dir}")
+        elif output.verbosity >= 0:
+            typer.echo(f"Exported to {exported.output_dir}:")
+            for layer in exported.layers:
+                state = "exported" if layer.rebuilt else "unchanged"
+                typer.echo(f"  {layer.path.name}  ({state})")
+
+    run_guarded(output, action)

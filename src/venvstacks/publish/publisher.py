@@ -83,7 +83,8 @@ def compute_mtime_clamp(locked_at: str, environ: Mapping[str, str]) -> int:
     return int(datetime.fromisoformat(locked_at).timestamp())
 
 
-def _check_built(status: LayerLockStatus, build_dir: Path) -> dict[str, Any]:
+def check_built(status: LayerLockStatus, build_dir: Path) -> dict[str, Any]:
+    """Return a layer's build inputs; fail if it is not built, or built from an older lock."""
     name = status.layer.build_name
     stamp = load_stamp(compute_stamp_path(build_dir, name))
     if stamp is None or not (build_dir / name).is_dir():
@@ -122,7 +123,7 @@ def publish_layers(
         if layer.build_name not in selected or host not in layer.platforms:
             continue
         status = statuses[layer.build_name]
-        inputs = _check_built(status, build_dir)
+        inputs = check_built(status, build_dir)
         dependencies = [statuses[d.build_name] for d in spec.graph.dependencies(layer)]
         modules = [m for m in (layer.launch_module, *layer.support_modules) if m is not None]
         hashes = {str(m): hash_module(spec.spec_dir / m) for m in modules}
