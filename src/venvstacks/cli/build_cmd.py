@@ -13,8 +13,17 @@ from rich.status import Status
 from venvstacks.build.stack import BuiltLayer
 from venvstacks.cli.options import AllowMissing, BuildDir, Include, Json, PythonMirror, SpecPath
 from venvstacks.cli.output import Output, run_guarded
+from venvstacks.cli.publish_cmd import (
+    Format,
+    OutputDir,
+    PublishDependencies,
+    PublishDerived,
+    TagOutputs,
+    parse_format,
+    report_publication,
+)
 from venvstacks.cli.render import render_status_json, render_status_tree
-from venvstacks.pipeline import BuildOptions, build_stack, plan_build
+from venvstacks.pipeline import BuildOptions, PublishOptions, build_stack, plan_build, publish_stack
 
 
 def build(
@@ -93,6 +102,17 @@ def build(
         ),
     ] = None,
     python_mirror: PythonMirror = None,
+    publish: Annotated[
+        bool,
+        typer.Option(
+            "--publish/--no-publish", help="Publish the built layers' archives afterwards."
+        ),
+    ] = False,
+    output_dir: OutputDir = Path("_artifacts"),
+    archive_format: Format = None,
+    tag_outputs: TagOutputs = False,
+    publish_dependencies: PublishDependencies = False,
+    publish_derived: PublishDerived = False,
     show: Annotated[
         bool,
         typer.Option("--show/--no-show", help="Print the selected layers and operations first."),
@@ -106,14 +126,14 @@ def build(
     ] = False,
     json_output: Json = False,
 ) -> None:
-    """Build the layers of a stack for this machine from their locks.
+    """Build the layers of a stack for this machine from their locks (and publish them).
 
     Runtimes are installed from their source (see --python-mirror); framework and
     application layers become virtual environments on them, with the locked
     packages installed by uv, bytecode compiled, and the layers below made
     importable.  Layers whose inputs are unchanged since their last build are
     left alone.  With --include, the included layers and the layers they run on
-    are built.
+    are built.  --publish then archives them as 'venvstacks publish' does.
     """
     output: Output = ctx.obj
     options = BuildOptions(
@@ -155,7 +175,23 @@ def build(
             output.warn(warning.render())
         for pattern in result.unmatched_patterns:
             output.warn(f"no layers match {pattern!r}")
-        if json_output:  # the plan again, now showing the new locks
+        if publish:
+            published = publish_stack(
+                spec_path,
+                PublishOptions(
+                    include=options.include,
+                    allow_missing=allow_missing,
+                    publish_dependencies=publish_dependencies or bool(include_dependencies),
+                    publish_derived=publish_derived,
+                    build_dir=build_dir,
+                    output_dir=output_dir,
+                    archive_format=parse_format(archive_format),
+                    tag_outputs=tag_outputs,
+                    force=clean,  # a clean build is archived again
+                ),
+            )
+            report_publication(output, published, json_output=json_output)
+        elif json_output:  # the plan again, now showing the new locks
             sys.stdout.write(
                 render_status_json(plan_build(spec_path, options), with_dependencies=False)
             )
