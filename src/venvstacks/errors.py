@@ -93,3 +93,7 @@ class LockError(VenvStacksError):
 
 class PublishError(VenvStacksError):
     """Built layers could not be published or exported."""
+
+
+class DeployError(VenvStacksError):
+    """Published layers could not be deployed (the target folder is left as it was)."""

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from venvstacks import __version__
 from venvstacks.cli.build_cmd import build
+from venvstacks.cli.deploy_cmd import deploy
 from venvstacks.cli.lock_cmd import lock
 from venvstacks.cli.options import AllowMissing, BuildDir, Include, Json, SpecPath
 from venvstacks.cli.output import Output, run_guarded
@@ -118,6 +119,7 @@ app.command()(lock)
 app.command()(build)
 app.command()(publish)
 app.command("local-export")(local_export)
+app.command()(deploy)
 app.add_typer(python_app)
 
 

@@ -1,0 +1,225 @@
+"""Unpacking one layer archive (tar.xz, tar.zst, tar.gz or zip) into a staging folder.
+
+Archives are read as a stream, once, and every member passes the checks of
+`venvstacks.deploy.members` before anything is written for it.  Members are
+written here rather than by tarfile or zipfile, with the same rules for both
+formats: folders ``0o755``, files ``0o755`` or ``0o644`` (executable or not,
+nothing else of the stored mode survives), symlinks as symlinks (zip archives
+hold them Info-ZIP style: ``S_IFLNK`` in the external attributes, the target
+as the content).  Files are created exclusively and never through a symlink,
+so even a member that slipped past the checks could not overwrite anything.
+"""
+
+from __future__ import annotations
+
+import calendar
+import contextlib
+import gzip
+import lzma
+import os
+import shutil
+import stat
+import tarfile
+import threading
+import zipfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, cast
+
+import zstandard
+
+from venvstacks.archives import ARCHIVE_FORMATS, ArchiveFormat
+from venvstacks.deploy.manifest import ManifestLayer
+from venvstacks.deploy.members import ArchiveMember, MemberKind, UnsafeMemberError, check_members
+from venvstacks.errors import DeployError
+
+_CORRUPT = (
+    tarfile.TarError,
+    zipfile.BadZipFile,
+    lzma.LZMAError,
+    zstandard.ZstdError,
+    gzip.BadGzipFile,
+    zlib.error,
+    EOFError,
+    UnicodeDecodeError,
+)
+
+
+class UnpackStoppedError(Exception):
+    """Unpacking was stopped because another layer of the same deployment failed."""
+
+
+_CREATE = (
+    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+)
+
+
+def _tar_kind(info: tarfile.TarInfo) -> MemberKind:
+    if info.isdir():
+        return "dir"
+    if info.isreg():
+        return "file"
+    if info.issym():
+        return "symlink"
+    if info.islnk():
+        return "hardlink"
+    if info.ischr() or info.isblk():
+        return "device"
+    return "fifo" if info.isfifo() else "other"
+
+
+def _tar_members(tar: tarfile.TarFile) -> Iterator[ArchiveMember]:
+    for info in tar:
+
+        def content(info: tarfile.TarInfo = info) -> IO[bytes]:
+            stream = tar.extractfile(info)
+            assert stream is not None  # noqa: S101 - regular members always have data
+            return stream
+
+        yield ArchiveMember(
+            name=info.name,
+            kind=_tar_kind(info),
+            target=info.linkname if info.issym() else "",
+            executable=bool(info.mode & 0o111),
+            mtime=int(info.mtime),
+            content=content if info.isreg() else None,
+        )
+
+
+def _zip_kind(info: zipfile.ZipInfo, mode: int) -> MemberKind:
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    if info.is_dir() or stat.S_ISDIR(mode):
+        return "dir"
+    if stat.S_IFMT(mode) in {0, stat.S_IFREG}:  # 0: no Unix mode stored (Windows zip tools)
+        return "file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    return "fifo" if stat.S_ISFIFO(mode) else "other"
+
+
+def _zip_members(archive: zipfile.ZipFile) -> Iterator[ArchiveMember]:
+    for info in archive.infolist():
+        mode = info.external_attr >> 16 if info.create_system == 3 else 0  # noqa: PLR2004 - Unix
+        kind = _zip_kind(info, mode)
+
+        def content(info: zipfile.ZipInfo = info) -> IO[bytes]:
+            return archive.open(info)
+
+        yield ArchiveMember(
+            name=info.filename,
+            kind=kind,
+            target=archive.read(info).decode("utf-8") if kind == "symlink" else "",
+            executable=bool(mode & 0o111),
+            mtime=calendar.timegm((*info.date_time, 0, 0, 0)),
+            content=content if kind == "file" else None,
+        )
+
+
+@contextlib.contextmanager
+def open_members(path: Path, archive_format: ArchiveFormat) -> Iterator[Iterator[ArchiveMember]]:
+    """Open the archive at *path* and yield its members as a stream."""
+    with path.open("rb") as raw, contextlib.ExitStack() as stack:
+        if archive_format == "zip":
+            yield _zip_members(stack.enter_context(zipfile.ZipFile(raw)))
+            return
+        stream: IO[bytes]
+        if archive_format == "tar.zst":
+            reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+            stream = stack.enter_context(reader)
+        elif archive_format == "tar.xz":
+            stream = stack.enter_context(lzma.LZMAFile(raw))
+        else:
+            gz = gzip.GzipFile(fileobj=raw, mode="rb")
+            stream = cast("IO[bytes]", stack.enter_context(gz))
+        yield _tar_members(stack.enter_context(tarfile.open(fileobj=stream, mode="r|")))
+
+
+def compute_archive_format(archive_name: str) -> ArchiveFormat:
+    """Return ``tar.xz``, ``tar.zst``, ``tar.gz`` or ``zip``, from the archive's name.
+
+    The manifest only accepts names with one of these suffixes.
+    """
+    for archive_format in ARCHIVE_FORMATS:
+        if archive_name.endswith(f".{archive_format}"):
+            return archive_format
+    raise ValueError(f"{archive_name!r} is not a {', '.join(ARCHIVE_FORMATS)} archive")
+
+
+class _Writer:
+    """Writes checked members below *dest*, creating missing parent folders."""
+
+    def __init__(self, dest: Path) -> None:
+        self.dest = dest
+        self.folders: dict[tuple[str, ...], int | None] = {}
+
+    def folder(self, parts: tuple[str, ...], mtime: int | None = None) -> None:
+        """Create the folder *parts* (and its parents) unless it exists."""
+        if parts not in self.folders:
+            if len(parts) > 1:
+                self.folder(parts[:-1])
+            path = self.dest.joinpath(*parts)
+            path.mkdir(mode=0o755, exist_ok=True)
+            if path.is_symlink() or not path.is_dir():
+                raise FileExistsError(f"{path} is not a folder")
+            self.folders[parts] = None
+        if mtime is not None:
+            self.folders[parts] = mtime
+
+    def write(self, parts: tuple[str, ...], member: ArchiveMember) -> None:
+        """Write one checked member."""
+        if member.kind == "dir":
+            self.folder(parts, member.mtime)
+            return
+        self.folder(parts[:-1])
+        path = self.dest.joinpath(*parts)
+        if member.kind == "symlink":
+            path.symlink_to(member.target)
+            with contextlib.suppress(NotImplementedError, OSError):
+                os.utime(path, (member.mtime, member.mtime), follow_symlinks=False)
+            return
+        assert member.content is not None  # noqa: S101 - file members carry their content
+        fd = os.open(path, _CREATE, 0o600)
+        with os.fdopen(fd, "wb") as out, member.content() as data:
+            shutil.copyfileobj(data, out, 1 << 20)
+        path.chmod(0o755 if member.executable else 0o644)
+        os.utime(path, (member.mtime, member.mtime))
+
+    def finish(self) -> None:
+        """Set folder mtimes, deepest first (writing into a folder changes its mtime)."""
+        for parts, mtime in sorted(self.folders.items(), key=lambda item: -len(item[0])):
+            if mtime is not None:
+                os.utime(self.dest.joinpath(*parts), (mtime, mtime))
+
+
+def unpack_layer(
+    archive: Path, layer: ManifestLayer, dest: Path, *, stop: threading.Event | None = None
+) -> Path:
+    """Unpack the layer's *archive* into *dest*; return the layer folder ``dest/<install_target>``.
+
+    Raises `DeployError` for unsafe members (see `venvstacks.deploy.members`),
+    unreadable archives and write failures, and `UnpackStoppedError` as soon as
+    *stop* is set; *dest* may then hold a partial layer.
+    """
+    label = f"{layer.install_target}: archive {layer.archive_name}"
+    writer = _Writer(dest)
+    try:
+        with open_members(archive, compute_archive_format(layer.archive_name)) as members:
+            for parts, member in check_members(members, layer.install_target):
+                if stop is not None and stop.is_set():
+                    raise UnpackStoppedError(layer.install_target)
+                writer.write(parts, member)
+        writer.finish()
+    except UnsafeMemberError as exc:
+        raise DeployError(
+            f"{label} has an unsafe member {exc.name!r} ({exc.reason}); refusing to unpack it"
+        ) from None
+    except _CORRUPT as exc:
+        raise DeployError(f"{label} can't be unpacked ({exc}); download it again") from None
+    except OSError as exc:
+        raise DeployError(f"{label} can't be unpacked into {dest} ({exc})") from None
+    layer_dir = dest / layer.install_target
+    if not layer_dir.is_dir():
+        raise DeployError(f"{label} has no '{layer.install_target}' folder; publish it again")
+    return layer_dir
