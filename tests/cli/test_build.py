@@ -254,3 +254,32 @@ def test_real_pypi_stack_builds_deploys_and_runs(tmp_path: Path, python_mirror: 
     names = deploy(project, deployed)
     shutil.rmtree(project / "_build")
     assert launch(deployed / names["app-classify"]) == "1.6.1 1\n"
+
+
+def test_local_export_runs_in_place_and_skips_unchanged_layers(
+    project: Path, python_mirror: Path
+) -> None:
+    lock_and_build(project, python_mirror)
+    proc = venvstacks(project, "local-export")
+    assert proc.returncode == 0, proc.stderr
+    export = project / "_export"
+    assert proc.stdout.splitlines() == [
+        f"Exported to {export}:",
+        "  cpython-3.11  (exported)",
+        "  framework-base  (exported)",
+        "  framework-upper@1  (exported)",
+        "  app-app@1  (exported)",
+    ]
+    assert launch(export / "app-app@1") == "app 1.0 1.0 1.0\n"
+    manifest = json.loads((export / "__venvstacks__/venvstacks.json").read_text())
+    assert [layer["install_target"] for layer in manifest["layers"]["frameworks"]] == [
+        "framework-base",
+        "framework-upper@1",
+    ]
+    assert "archive_name" not in manifest["layers"]["applications"][0]
+    proc = venvstacks(project, "local-export")
+    assert proc.stdout.count("(unchanged)") == 4
+    # Exported files share storage with the build where the file system allows it.
+    built = project / "_build/framework-upper/lib/python3.11/site-packages/alpha/__init__.py"
+    exported = export / "framework-upper@1/lib/python3.11/site-packages/alpha/__init__.py"
+    assert built.stat().st_ino == exported.stat().st_ino
