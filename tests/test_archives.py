@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import os
 import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from venvstacks.archives import write_tar_gz
+from venvstacks.archives import collect_entries, write_archive, write_tar_gz
 
 
 def _make_tree(root: Path, mtime: int) -> None:
@@ -64,3 +65,29 @@ def test_failed_write_keeps_previous_archive(tmp_path: Path) -> None:
         write_tar_gz(tmp_path / "tree", archive, root_name="python")
     assert archive.read_bytes() == b"previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.tar.gz", "tree"]
+
+
+def test_zip_compresses_files_and_stores_folders_and_links(tmp_path: Path) -> None:
+    _make_tree(tmp_path / "tree", 1_000_000_000)
+    (tmp_path / "tree" / "lib" / "data.txt").write_text("data " * 1000)
+    archive = tmp_path / "out.zip"
+    write_archive(
+        collect_entries(tmp_path / "tree"),
+        archive,
+        root_name="python",
+        archive_format="zip",
+        mtime_clamp=1_700_000_000,
+    )
+    with zipfile.ZipFile(archive) as opened:
+        members = {m.filename: m for m in opened.infolist()}
+    assert {name: m.compress_type for name, m in members.items()} == {
+        "python/": zipfile.ZIP_STORED,
+        "python/bin/": zipfile.ZIP_STORED,
+        "python/bin/tool": zipfile.ZIP_DEFLATED,
+        "python/empty/": zipfile.ZIP_STORED,
+        "python/lib/": zipfile.ZIP_STORED,
+        "python/lib/data.txt": zipfile.ZIP_DEFLATED,
+        "python/lib/link.txt": zipfile.ZIP_STORED,  # Info-ZIP symlink: the target as content
+    }
+    assert members["python/lib/data.txt"].compress_size < 100
+    assert oct(members["python/bin/tool"].external_attr >> 16) == "0o100755"

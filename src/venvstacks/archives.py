@@ -181,6 +181,8 @@ def _write_zip(
         member = zipfile.ZipInfo(name, date_time=stamp)
         member.external_attr = mode << 16
         member.create_system = 3  # Unix: external_attr holds the mode
+        # writestr() takes the compression from the ZipInfo, not from the ZipFile.
+        member.compress_type = zipfile.ZIP_DEFLATED if stat.S_ISREG(mode) else zipfile.ZIP_STORED
         return member
 
     with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as archive:

@@ -2,9 +2,10 @@
 
 Archives of independent layers are written in parallel (the compressors release
 the GIL).  A layer whose archive inputs are unchanged since the last publication
-to the same folder keeps its archive and metadata (reference §6.5).  Metadata is
-written only after every archive is complete, each file atomically, so metadata
-never describes an archive that is not there.
+to the same folder keeps its archive and metadata (reference §6.5).  Each
+layer's metadata is written as soon as its archive is in place, and the stack
+manifest once every layer is done, each file atomically, so after a failure no
+metadata describes an archive that is missing or has other bytes.
 """
 
 from __future__ import annotations
@@ -97,6 +98,15 @@ def check_built(status: LayerLockStatus, build_dir: Path) -> dict[str, Any]:
         raise PublishError(
             f"{name}: built from an older lock; run 'venvstacks build --include {name}' first"
         )
+    # The metadata describes the current launch modules and lower layers: the archive must too.
+    if (
+        inputs.get("version_inputs_hash") != status.inputs.version_inputs_hash
+        or inputs.get("deployment_inputs_hash") != status.inputs.deployment_inputs_hash
+    ):
+        raise PublishError(
+            f"{name}: built from older inputs (launch or support modules, post-install script "
+            f"or lower layers); run 'venvstacks build --include {name}' first"
+        )
     return inputs
 
 
@@ -164,44 +174,80 @@ def publish_layers(
 
     manifest_path = compute_manifest_path(output_dir, tag)
     if not dry_run:
-        _write_archives(planned, build_dir, output_dir, archive_format, environ)
-    layers = []
-    for status, metadata, rebuilt in planned:
-        if rebuilt and not dry_run:
-            archive = output_dir / metadata["archive_name"]
-            metadata["archive_size"] = archive.stat().st_size
-            metadata["archive_hashes"] = {"sha256": _sha256(archive)}
-            metadata["build_tools"] = dict(tools)
-        layers.append(PublishedLayer(status.layer.build_name, status.layer.kind, metadata, rebuilt))
+        _write_archives(
+            planned,
+            build_dir,
+            output_dir,
+            manifest_path,
+            _ArchiveSettings(archive_format, tag, dict(tools), environ),
+        )
+    layers = [
+        PublishedLayer(status.layer.build_name, status.layer.kind, metadata, rebuilt)
+        for status, metadata, rebuilt in planned
+    ]
     manifest = compute_manifest([p.metadata for p in layers], [p.kind for p in layers])
     if not dry_run:
         for published in layers:
-            path = compute_layer_metadata_path(output_dir, published.build_name, tag)
-            write_json(path, published.metadata)
+            if not published.rebuilt:  # rebuilt layers' metadata was written with the archive
+                path = compute_layer_metadata_path(output_dir, published.build_name, tag)
+                write_json(path, published.metadata)
         write_json(manifest_path, manifest)  # last: it lists only complete layers
     return PublishedStack(output_dir, manifest_path, manifest, tuple(layers), dry_run)
+
+
+@dataclass(frozen=True)
+class _ArchiveSettings:
+    archive_format: ArchiveFormat
+    tag: str
+    tools: Mapping[str, str]
+    environ: Mapping[str, str]
 
 
 def _write_archives(
     planned: list[tuple[LayerLockStatus, dict[str, Any], bool]],
     build_dir: Path,
     output_dir: Path,
-    archive_format: ArchiveFormat,
-    environ: Mapping[str, str],
+    manifest_path: Path,
+    settings: _ArchiveSettings,
 ) -> None:
-    def write(status: LayerLockStatus, metadata: Mapping[str, Any]) -> None:
+    """Write the archives of rebuilt layers, each followed at once by its metadata.
+
+    An archive is staged under a hidden name; the metadata describing the file
+    it replaces is removed just before the rename and rewritten just after, so
+    a failure in one layer never leaves another layer's metadata describing
+    bytes that are no longer there.  The previous manifest is removed first for
+    the same reason; the caller writes the new one once every layer is done.
+    """
+
+    def write(status: LayerLockStatus, metadata: dict[str, Any]) -> None:
         layer_dir = build_dir / status.layer.build_name
-        write_archive(
-            compute_layer_entries(layer_dir),
-            output_dir / metadata["archive_name"],
-            root_name=metadata["install_target"],
-            archive_format=archive_format,
-            mtime_clamp=compute_mtime_clamp(metadata["locked_at"], environ),
-            root_mtime=int(layer_dir.stat().st_mtime),
-        )
+        archive = output_dir / metadata["archive_name"]
+        staged = archive.with_name(f".{archive.name}.staged")
+        try:
+            write_archive(
+                compute_layer_entries(layer_dir),
+                staged,
+                root_name=metadata["install_target"],
+                archive_format=settings.archive_format,
+                mtime_clamp=compute_mtime_clamp(metadata["locked_at"], settings.environ),
+                root_mtime=int(layer_dir.stat().st_mtime),
+            )
+            metadata["archive_size"] = staged.stat().st_size
+            metadata["archive_hashes"] = {"sha256": _sha256(staged)}
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
+        metadata["build_tools"] = dict(settings.tools)
+        path = compute_layer_metadata_path(output_dir, status.layer.build_name, settings.tag)
+        path.unlink(missing_ok=True)
+        staged.replace(archive)
+        write_json(path, metadata)
 
     jobs = [(status, metadata) for status, metadata, rebuilt in planned if rebuilt]
+    if not jobs:
+        return
     output_dir.mkdir(parents=True, exist_ok=True)
+    manifest_path.unlink(missing_ok=True)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         for future in [pool.submit(write, status, metadata) for status, metadata in jobs]:
             future.result()
