@@ -28,7 +28,7 @@ from venvstacks.lock.locker import LockedLayer, LockInstruction, lock_layers
 from venvstacks.lock.project import IndexOptions
 from venvstacks.lock.status import LayerLockStatus, compute_stack_lock_status
 from venvstacks.publish.export import ExportedStack, export_layers
-from venvstacks.publish.publisher import PublishedStack, publish_layers
+from venvstacks.publish.publisher import ArchiveProgress, PublishedStack, publish_layers
 from venvstacks.runtimes.install import compute_runtime_python, find_runtime_source
 from venvstacks.runtimes.requests import parse_runtime_request
 from venvstacks.spec.graph import Layer
@@ -378,7 +378,9 @@ def compute_publish_selection(spec: StackSpec, options: PublishOptions) -> list[
     return [layer.build_name for layer in spec.graph if layer.build_name in chosen]
 
 
-def publish_stack(spec_path: Path, options: PublishOptions) -> PublishedStack:
+def publish_stack(
+    spec_path: Path, options: PublishOptions, progress: ArchiveProgress | None = None
+) -> PublishedStack:
     """Archive the selected built layers of the stack at *spec_path* (or plan it: ``dry_run``)."""
     spec = load_stack_spec(spec_path)
     statuses = compute_stack_lock_status(spec)
@@ -404,6 +406,7 @@ def publish_stack(spec_path: Path, options: PublishOptions) -> PublishedStack:
             "uv": uv_version(),
             "python": platform.python_version(),
         },
+        progress=progress,
     )
 
 

@@ -14,6 +14,7 @@ from venvstacks.build.stack import BuiltLayer
 from venvstacks.cli.options import AllowMissing, BuildDir, Include, Json, PythonMirror, SpecPath
 from venvstacks.cli.output import Output, run_guarded
 from venvstacks.cli.publish_cmd import (
+    ArchiveBars,
     Format,
     OutputDir,
     PublishDependencies,
@@ -176,20 +177,22 @@ def build(
         for pattern in result.unmatched_patterns:
             output.warn(f"no layers match {pattern!r}")
         if publish:
-            published = publish_stack(
-                spec_path,
-                PublishOptions(
-                    include=options.include,
-                    allow_missing=allow_missing,
-                    publish_dependencies=publish_dependencies or bool(include_dependencies),
-                    publish_derived=publish_derived,
-                    build_dir=build_dir,
-                    output_dir=output_dir,
-                    archive_format=parse_format(archive_format),
-                    tag_outputs=tag_outputs,
-                    force=clean,  # a clean build is archived again
-                ),
-            )
+            with ArchiveBars(output, json_output=json_output) as bars:
+                published = publish_stack(
+                    spec_path,
+                    PublishOptions(
+                        include=options.include,
+                        allow_missing=allow_missing,
+                        publish_dependencies=publish_dependencies or bool(include_dependencies),
+                        publish_derived=publish_derived,
+                        build_dir=build_dir,
+                        output_dir=output_dir,
+                        archive_format=parse_format(archive_format),
+                        tag_outputs=tag_outputs,
+                        force=clean,  # a clean build is archived again
+                    ),
+                    bars,
+                )
             report_publication(output, published, json_output=json_output)
         elif json_output:  # the plan again, now showing the new locks
             sys.stdout.write(

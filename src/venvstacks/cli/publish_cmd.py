@@ -7,13 +7,24 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from venvstacks.archives import ARCHIVE_FORMATS, ArchiveFormat
-from venvstacks.cli.options import AllowMissing, BuildDir, Include, Json, SpecPath
+from venvstacks.cli.options import AllowMissing, BuildDir, Json, SpecPath
 from venvstacks.cli.output import Output, run_guarded
 from venvstacks.pipeline import PublishOptions, export_stack, publish_stack
 from venvstacks.publish.publisher import PublishedStack
 
+Include = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--include",
+        metavar="PATTERN",
+        help="Only publish layers whose build name matches this fnmatch pattern (repeatable); "
+        "see --publish-dependencies and --publish-derived for the layers around them.",
+    ),
+]
 OutputDir = Annotated[
     Path,
     typer.Option(
@@ -62,6 +73,39 @@ def parse_format(value: str | None) -> ArchiveFormat | None:
     if value not in ARCHIVE_FORMATS:
         raise typer.BadParameter(f"{value!r} is not one of {', '.join(ARCHIVE_FORMATS)}")
     return value
+
+
+class ArchiveBars:
+    """A spinner per archive being written (on a terminal, unless -q or --json)."""
+
+    def __init__(self, output: Output, *, json_output: bool) -> None:
+        console = Console(stderr=True)
+        self._progress: Progress | None = None
+        if console.is_terminal and output.verbosity >= 0 and not json_output:
+            self._progress = Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                console=console, transient=True,
+            )  # fmt: skip
+        self._tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> ArchiveBars:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def archive_started(self, name: str) -> None:
+        """Show a spinner for the archive *name*."""
+        if self._progress is not None:
+            self._tasks[name] = self._progress.add_task(f"Archiving {name}", total=None)
+
+    def archive_finished(self, name: str) -> None:
+        """Remove the archive's spinner."""
+        if self._progress is not None and name in self._tasks:
+            self._progress.remove_task(self._tasks.pop(name))
 
 
 def report_publication(output: Output, published: PublishedStack, *, json_output: bool) -> None:

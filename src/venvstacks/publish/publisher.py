@@ -17,7 +17,7 @@ from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from venvstacks.archives import ArchiveFormat, write_archive
 from venvstacks.build.stack import compute_host_platform
@@ -123,6 +123,7 @@ def publish_layers(
     dry_run: bool = False,
     tools: Mapping[str, str],
     environ: Mapping[str, str] = os.environ,
+    progress: ArchiveProgress | None = None,
 ) -> PublishedStack:
     """Archive the *selected* built layers into *output_dir* (see the module docstring)."""
     host = compute_host_platform()
@@ -179,7 +180,7 @@ def publish_layers(
             build_dir,
             output_dir,
             manifest_path,
-            _ArchiveSettings(archive_format, tag, dict(tools), environ),
+            _ArchiveSettings(archive_format, tag, dict(tools), environ, progress),
         )
     layers = [
         PublishedLayer(status.layer.build_name, status.layer.kind, metadata, rebuilt)
@@ -195,12 +196,23 @@ def publish_layers(
     return PublishedStack(output_dir, manifest_path, manifest, tuple(layers), dry_run)
 
 
+class ArchiveProgress(Protocol):
+    """Receives events as archives are written (from worker threads); the CLI draws them."""
+
+    def archive_started(self, name: str) -> None:
+        """Report that writing the archive *name* begins."""
+
+    def archive_finished(self, name: str) -> None:
+        """Report that the archive *name* is complete."""
+
+
 @dataclass(frozen=True)
 class _ArchiveSettings:
     archive_format: ArchiveFormat
     tag: str
     tools: Mapping[str, str]
     environ: Mapping[str, str]
+    progress: ArchiveProgress | None = None
 
 
 def _write_archives(
@@ -223,6 +235,8 @@ def _write_archives(
         layer_dir = build_dir / status.layer.build_name
         archive = output_dir / metadata["archive_name"]
         staged = archive.with_name(f".{archive.name}.staged")
+        if settings.progress is not None:
+            settings.progress.archive_started(archive.name)
         try:
             write_archive(
                 compute_layer_entries(layer_dir),
@@ -242,6 +256,8 @@ def _write_archives(
         path.unlink(missing_ok=True)
         staged.replace(archive)
         write_json(path, metadata)
+        if settings.progress is not None:
+            settings.progress.archive_finished(archive.name)
 
     jobs = [(status, metadata) for status, metadata, rebuilt in planned if rebuilt]
     if not jobs:
