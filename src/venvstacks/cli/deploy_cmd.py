@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 
 from venvstacks.cli.output import Output, run_guarded
 from venvstacks.deploy import DeployResult, deploy_layers
@@ -119,7 +120,14 @@ def deploy(
     output: Output = ctx.obj
 
     def action() -> None:
-        result = deploy_layers(artifact_dir, target, include=include or (), platform=platform)
+        console = Console(stderr=True)
+        if console.is_terminal and output.verbosity >= 0 and not json_output:
+            with console.status(f"Deploying into {target}..."):  # a spinner while it works
+                result = deploy_layers(
+                    artifact_dir, target, include=include or (), platform=platform
+                )
+        else:
+            result = deploy_layers(artifact_dir, target, include=include or (), platform=platform)
         if json_output:
             typer.echo(render_deploy_json(result), nl=False)
         elif output.verbosity >= 0:
