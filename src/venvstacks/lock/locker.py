@@ -21,7 +21,7 @@ from typing import Any
 
 from venvstacks.errors import LockError
 from venvstacks.fs import write_text
-from venvstacks.lock.constraints import LockedPin, compute_constraints
+from venvstacks.lock.constraints import LockedPin, compute_constraints, render_constraints
 from venvstacks.lock.markers import compute_candidate_versions, compute_marker_environment
 from venvstacks.lock.metadata import write_lock_metadata
 from venvstacks.lock.project import IndexOptions, render_resolve_project
@@ -171,7 +171,7 @@ def _resolve(
         layer,
         compute_py_version(layer),
         context.settings,
-        [pin.render() for pin in constraints],
+        render_constraints(constraints),
         context.index_options,
         spec_dir=context.spec.spec_dir,
     )

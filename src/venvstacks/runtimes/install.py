@@ -202,10 +202,3 @@ def install_runtime(
         neutralise_prefix(installed, installed)
         replace_tree(installed, destination)
     return InstalledRuntime(destination, version)
-
-
-def describe_source(source: RuntimeSource) -> str:
-    """One line saying where runtimes come from, for progress output."""
-    if source.mirror is None:
-        return "uv's python-build-standalone downloads"
-    return f"python mirror {source.mirror}"
