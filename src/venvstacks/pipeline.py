@@ -378,10 +378,10 @@ def compute_publish_selection(spec: StackSpec, options: PublishOptions) -> list[
     return [layer.build_name for layer in spec.graph if layer.build_name in chosen]
 
 
-def publish_stack(
-    spec_path: Path, options: PublishOptions, progress: ArchiveProgress | None = None
-) -> PublishedStack:
-    """Archive the selected built layers of the stack at *spec_path* (or plan it: ``dry_run``)."""
+def _load_publishable(
+    spec_path: Path, options: PublishOptions
+) -> tuple[StackSpec, dict[BuildName, LayerLockStatus], list[BuildName]]:
+    """Load a stack and select the layers to publish or export; all must be validly locked."""
     spec = load_stack_spec(spec_path)
     statuses = compute_stack_lock_status(spec)
     selected = compute_publish_selection(spec, options)
@@ -391,6 +391,14 @@ def publish_stack(
             f"{', '.join(invalid)}: the lock is missing or out of date; run 'venvstacks lock' "
             "and 'venvstacks build' first"
         )
+    return spec, statuses, selected
+
+
+def publish_stack(
+    spec_path: Path, options: PublishOptions, progress: ArchiveProgress | None = None
+) -> PublishedStack:
+    """Archive the selected built layers of the stack at *spec_path* (or plan it: ``dry_run``)."""
+    spec, statuses, selected = _load_publishable(spec_path, options)
     return publish_layers(
         spec,
         statuses,
@@ -412,15 +420,7 @@ def publish_stack(
 
 def export_stack(spec_path: Path, options: PublishOptions) -> ExportedStack:
     """Copy the selected built layers of the stack at *spec_path* into a local folder."""
-    spec = load_stack_spec(spec_path)
-    statuses = compute_stack_lock_status(spec)
-    selected = compute_publish_selection(spec, options)
-    invalid = [name for name in selected if not statuses[name].validity.is_valid]
-    if invalid:
-        raise PublishError(
-            f"{', '.join(invalid)}: the lock is missing or out of date; run 'venvstacks lock' "
-            "and 'venvstacks build' first"
-        )
+    spec, statuses, selected = _load_publishable(spec_path, options)
     return export_layers(
         spec,
         statuses,

@@ -11,7 +11,20 @@ from rich.console import Console
 from rich.status import Status
 
 from venvstacks.build.stack import BuiltLayer
-from venvstacks.cli.options import AllowMissing, BuildDir, Include, Json, PythonMirror, SpecPath
+from venvstacks.cli.options import (
+    AllowMissing,
+    BuildDir,
+    Include,
+    Index,
+    Json,
+    LocalWheels,
+    LockDependencies,
+    PythonMirror,
+    ResetLock,
+    Show,
+    ShowOnly,
+    SpecPath,
+)
 from venvstacks.cli.output import Output, run_guarded
 from venvstacks.cli.publish_cmd import (
     ArchiveBars,
@@ -41,21 +54,8 @@ def build(
             help="Lock layers whose lock is missing or out of date before building ('--lock' is a deprecated alias).",
         ),
     ] = False,
-    reset_lock: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--reset-lock",
-            metavar="PATTERN",
-            help="Relock matching layers from scratch before building (repeatable).",
-        ),
-    ] = None,
-    lock_dependencies: Annotated[
-        bool,
-        typer.Option(
-            "--lock-dependencies/--no-lock-dependencies",
-            help="With --include, relock the layers the included ones run on too.",
-        ),
-    ] = False,
+    reset_lock: ResetLock = None,
+    lock_dependencies: LockDependencies = False,
     build: Annotated[
         bool,
         typer.Option(
@@ -88,20 +88,8 @@ def build(
         bool,
         typer.Option("--clean/--no-clean", help="Rebuild the selected layers from scratch."),
     ] = False,
-    index: Annotated[
-        bool,
-        typer.Option(
-            "--index/--no-index", help="When locking, query the configured package indexes."
-        ),
-    ] = True,
-    local_wheels: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--local-wheels",
-            metavar="DIR",
-            help="When locking, resolve from this folder of wheels too (repeatable).",
-        ),
-    ] = None,
+    index: Index = True,
+    local_wheels: LocalWheels = None,
     python_mirror: PythonMirror = None,
     publish: Annotated[
         bool,
@@ -114,17 +102,8 @@ def build(
     tag_outputs: TagOutputs = False,
     publish_dependencies: PublishDependencies = False,
     publish_derived: PublishDerived = False,
-    show: Annotated[
-        bool,
-        typer.Option("--show/--no-show", help="Print the selected layers and operations first."),
-    ] = False,
-    show_only: Annotated[
-        bool,
-        typer.Option(
-            "--show-only/--no-show-only",
-            help="Print the selected layers and operations, then stop.",
-        ),
-    ] = False,
+    show: Show = False,
+    show_only: ShowOnly = False,
     json_output: Json = False,
 ) -> None:
     """Build the layers of a stack for this machine from their locks (and publish them).

@@ -9,7 +9,20 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from venvstacks.cli.options import AllowMissing, BuildDir, Include, Json, PythonMirror, SpecPath
+from venvstacks.cli.options import (
+    AllowMissing,
+    BuildDir,
+    Include,
+    Index,
+    Json,
+    LocalWheels,
+    LockDependencies,
+    PythonMirror,
+    ResetLock,
+    Show,
+    ShowOnly,
+    SpecPath,
+)
 from venvstacks.cli.output import Output, run_guarded
 from venvstacks.cli.render import render_lock_result, render_status_json, render_status_tree
 from venvstacks.errors import Problem
@@ -29,56 +42,19 @@ def lock(
             help="Only lock layers whose lock is missing or out of date.",
         ),
     ] = False,
-    reset_lock: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--reset-lock",
-            metavar="PATTERN",
-            help="Delete the lock of matching layers before locking them again (repeatable; "
-            "without --include, every layer is selected).",
-        ),
-    ] = None,
-    lock_dependencies: Annotated[
-        bool,
-        typer.Option(
-            "--lock-dependencies/--no-lock-dependencies",
-            help="With --include, relock the layers the included ones run on too "
-            "(otherwise they are locked only if needed).",
-        ),
-    ] = False,
+    reset_lock: ResetLock = None,
+    lock_dependencies: LockDependencies = False,
     clean: Annotated[
         bool,
         typer.Option(
             "--clean/--no-clean", help="Reinstall the runtimes locking uses before locking."
         ),
     ] = False,
-    show: Annotated[
-        bool,
-        typer.Option("--show/--no-show", help="Print the selected layers and operations first."),
-    ] = False,
-    show_only: Annotated[
-        bool,
-        typer.Option(
-            "--show-only/--no-show-only",
-            help="Print the selected layers and operations, then stop.",
-        ),
-    ] = False,
+    show: Show = False,
+    show_only: ShowOnly = False,
     json_output: Json = False,
-    index: Annotated[
-        bool,
-        typer.Option(
-            "--index/--no-index",
-            help="Query the package indexes of the uv settings (--no-index: local wheels only).",
-        ),
-    ] = True,
-    local_wheels: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--local-wheels",
-            metavar="DIR",
-            help="Folder of wheels to resolve from as well, relative to the spec's folder (repeatable).",
-        ),
-    ] = None,
+    index: Index = True,
+    local_wheels: LocalWheels = None,
     python_mirror: PythonMirror = None,
 ) -> None:
     """Lock the layers of a stack for all of their target platforms.

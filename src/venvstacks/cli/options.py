@@ -56,3 +56,48 @@ PythonMirror = Annotated[
         "runtimes from, instead of downloading them.",
     ),
 ]
+ResetLock = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--reset-lock",
+        metavar="PATTERN",
+        help="Delete the lock of matching layers before locking them again (repeatable; "
+        "without --include, every layer is selected).",
+    ),
+]
+LockDependencies = Annotated[
+    bool,
+    typer.Option(
+        "--lock-dependencies/--no-lock-dependencies",
+        help="With --include, relock the layers the included ones run on too "
+        "(otherwise they are locked only if needed).",
+    ),
+]
+Index = Annotated[
+    bool,
+    typer.Option(
+        "--index/--no-index",
+        help="When locking, query the package indexes of the uv settings "
+        "(--no-index: local wheels only).",
+    ),
+]
+LocalWheels = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--local-wheels",
+        metavar="DIR",
+        help="When locking, resolve from this folder of wheels too, relative to the spec's "
+        "folder (repeatable).",
+    ),
+]
+Show = Annotated[
+    bool,
+    typer.Option("--show/--no-show", help="Print the selected layers and operations first."),
+]
+ShowOnly = Annotated[
+    bool,
+    typer.Option(
+        "--show-only/--no-show-only",
+        help="Print the selected layers and operations, then stop.",
+    ),
+]
