@@ -66,7 +66,9 @@ def write_stack(folder: Path, frameworks: int, applications: int) -> Path:
 
 def time_show(tool: Path, spec: Path) -> tuple[float, str]:
     start = time.perf_counter()
-    result = subprocess.run([tool, "show", "--json", spec], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [tool, "show", "--json", spec], capture_output=True, text=True, check=True
+    )
     return time.perf_counter() - start, result.stdout
 
 
