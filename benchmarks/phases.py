@@ -44,8 +44,6 @@ reachable from the development machine, so there 0.7.0 fails at its first lock,
 every later phase is skipped, and only our figures are shown.
 """
 
-
-
 from __future__ import annotations
 
 import argparse
