@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
@@ -204,8 +205,13 @@ def lock_stack(spec_path: Path, options: LockOptions) -> LockResult:
     build_dir = resolve_option_path(spec, options.build_dir)
     source = find_runtime_source(options.python_mirror, os.environ)
     interpreters: dict[BuildName, Path] = {}
+    installing = threading.Lock()  # layers of one wave lock in parallel
 
     def python_for(runtime: Layer) -> Path:
+        with installing:
+            return _python_for(runtime)
+
+    def _python_for(runtime: Layer) -> Path:
         if runtime.build_name not in interpreters:
             folder = build_dir / runtime.build_name
             if options.clean or not _runtime_matches(runtime, folder):

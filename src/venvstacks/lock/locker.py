@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -239,6 +240,28 @@ def _lock_one(
     return LockAction.RESOLVED, _record(context, fresh) or changed
 
 
+def compute_lock_waves(spec: StackSpec) -> list[list[Layer]]:
+    """Group the enabled layers into waves that can be locked in parallel.
+
+    Runtimes come first; every other layer comes one wave after the highest of
+    the frameworks it runs on, so a wave only needs the locks of earlier waves.
+    """
+    depth: dict[BuildName, int] = {}
+    waves: list[list[Layer]] = []
+    for layer in spec.graph:  # definition order: what a layer runs on comes before it
+        if not layer.enabled:
+            continue
+        below = [
+            depth[d.build_name] for d in spec.graph.dependencies(layer) if d.runtime is not None
+        ]
+        level = 0 if layer.runtime is None else 1 + max(below, default=0)
+        depth[layer.build_name] = level
+        while len(waves) <= level:
+            waves.append([])
+        waves[level].append(layer)
+    return [wave for wave in waves if wave]
+
+
 def lock_layers(
     spec: StackSpec,
     instructions: Mapping[BuildName, LockInstruction],
@@ -251,8 +274,9 @@ def lock_layers(
 ) -> StackLock:
     """Lock the layers named in *instructions* (lowest first); report every layer's status.
 
+    Layers of one wave (see `compute_lock_waves`) are locked in parallel.
     *python_for* returns the interpreter of a runtime layer, installing it if
-    needed; it is only called when uv has to resolve.
+    needed; it is only called when uv has to resolve, and must be thread-safe.
     """
     settings = dict(spec.uv.settings)
     if environ.get("UV_EXCLUDE_NEWER"):
@@ -268,23 +292,32 @@ def lock_layers(
     )
     postinstall_hash = compute_postinstall_hash()
     statuses: dict[BuildName, LayerLockStatus] = {}
-    locked: list[LockedLayer] = []
     relocked: set[BuildName] = set()  # layers whose locked packages changed in this run
-    for layer in spec.graph:
-        if not layer.enabled:
-            continue
+    order = {layer.build_name: index for index, layer in enumerate(spec.graph)}
+    locked: list[LockedLayer] = []
+
+    def process(layer: Layer) -> tuple[LayerLockStatus, LockedLayer | None, bool]:
+        # Reads only the statuses of earlier waves, which no other thread changes.
         status = compute_layer_status(spec, layer, statuses, postinstall_hash)
         instruction = instructions.get(layer.build_name)
-        if instruction is not None:
-            below = {d.build_name for d in spec.graph.dependencies(layer)}
-            action, changed = _lock_one(
-                context, status, instruction, statuses, bool(below & relocked)
-            )
-            previous_hash = status.inputs.requirements_hash
-            status = compute_layer_status(spec, layer, statuses, postinstall_hash)
-            if status.inputs.requirements_hash != previous_hash:
+        if instruction is None:
+            return status, None, False
+        below = {d.build_name for d in spec.graph.dependencies(layer)}
+        action, changed = _lock_one(context, status, instruction, statuses, bool(below & relocked))
+        fresh = compute_layer_status(spec, layer, statuses, postinstall_hash)
+        write_lock_views(fresh)
+        lock_changed = fresh.inputs.requirements_hash != status.inputs.requirements_hash
+        return fresh, LockedLayer(fresh, action, changed), lock_changed
+
+    for wave in compute_lock_waves(spec):
+        with ThreadPoolExecutor(max_workers=min(len(wave), os.cpu_count() or 1)) as pool:
+            futures = [pool.submit(process, layer) for layer in wave]
+            results = [future.result() for future in futures]  # first failure, in spec order
+        for layer, (status, result, lock_changed) in zip(wave, results, strict=True):
+            statuses[layer.build_name] = status
+            if result is not None:
+                locked.append(result)
+            if lock_changed:
                 relocked.add(layer.build_name)
-            write_lock_views(status)
-            locked.append(LockedLayer(status, action, changed))
-        statuses[layer.build_name] = status
+    locked.sort(key=lambda result: order[result.status.layer.build_name])
     return StackLock(statuses, tuple(locked))
