@@ -7,12 +7,10 @@ problems with the stack or its layers, 2 for a malformed command line.
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from venvstacks import __version__
 from venvstacks.cli.build_cmd import build
@@ -22,7 +20,7 @@ from venvstacks.cli.options import AllowMissing, BuildDir, Include, Json, SpecPa
 from venvstacks.cli.output import Output, run_guarded
 from venvstacks.cli.publish_cmd import local_export, publish
 from venvstacks.cli.python_cmd import python_app
-from venvstacks.cli.render import render_status_json, render_status_tree
+from venvstacks.cli.render import print_status
 from venvstacks.pipeline import show_stack
 
 app = typer.Typer(
@@ -100,17 +98,11 @@ def show(
 
     def action() -> None:
         status = show_stack(spec_path, include or (), allow_missing=allow_missing)
-        for warning in status.spec.warnings:
-            output.warn(warning.render())
-        for pattern in status.unmatched_patterns:
-            output.warn(f"no layers match {pattern!r}")
+        output.warn_loaded(status.spec.warnings, status.unmatched_patterns)
         output.detail(
             f"{spec_path}: {len(status.spec.graph.layers)} layers, {len(status.layers)} selected"
         )
-        if json:
-            sys.stdout.write(render_status_json(status))
-        else:
-            Console(highlight=False, soft_wrap=True).print(render_status_tree(status))
+        print_status(status, json_output=json)
 
     run_guarded(output, action)
 

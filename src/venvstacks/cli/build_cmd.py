@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -36,7 +35,7 @@ from venvstacks.cli.publish_cmd import (
     parse_format,
     report_publication,
 )
-from venvstacks.cli.render import render_status_json, render_status_tree
+from venvstacks.cli.render import print_status
 from venvstacks.pipeline import BuildOptions, PublishOptions, build_stack, plan_build, publish_stack
 
 
@@ -139,10 +138,7 @@ def build(
         # With --json, one document: the plan (--show-only), or the status after building.
         if show_only or (show and not json_output):
             plan = plan_build(spec_path, options)
-            if json_output:
-                sys.stdout.write(render_status_json(plan, with_dependencies=False))
-            else:
-                Console(highlight=False, soft_wrap=True).print(render_status_tree(plan))
+            print_status(plan, json_output=json_output, with_dependencies=False)
             if show_only:
                 return
         reporter = None if json_output else _ProgressReporter(output)
@@ -151,10 +147,7 @@ def build(
         finally:
             if reporter is not None:
                 reporter.close()
-        for warning in result.spec.warnings:
-            output.warn(warning.render())
-        for pattern in result.unmatched_patterns:
-            output.warn(f"no layers match {pattern!r}")
+        output.warn_loaded(result.spec.warnings, result.unmatched_patterns)
         if publish:
             with ArchiveBars(output, json_output=json_output) as bars:
                 published = publish_stack(
@@ -174,9 +167,7 @@ def build(
                 )
             report_publication(output, published, json_output=json_output)
         elif json_output:  # the plan again, now showing the new locks
-            sys.stdout.write(
-                render_status_json(plan_build(spec_path, options), with_dependencies=False)
-            )
+            print_status(plan_build(spec_path, options), json_output=True, with_dependencies=False)
 
     run_guarded(output, action)
 

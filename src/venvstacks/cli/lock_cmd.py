@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from venvstacks.cli.options import (
     AllowMissing,
@@ -24,8 +22,7 @@ from venvstacks.cli.options import (
     SpecPath,
 )
 from venvstacks.cli.output import Output, run_guarded
-from venvstacks.cli.render import render_lock_result, render_status_json, render_status_tree
-from venvstacks.errors import Problem
+from venvstacks.cli.render import print_status, render_lock_result
 from venvstacks.pipeline import LockOptions, lock_stack, plan_lock
 
 
@@ -81,30 +78,19 @@ def lock(
     )
     show_only = show_only or (json_output and not show)
 
-    def warn(spec_warnings: tuple[Problem, ...], unmatched_patterns: tuple[str, ...]) -> None:
-        for warning in spec_warnings:
-            output.warn(warning.render())
-        for pattern in unmatched_patterns:
-            output.warn(f"no layers match {pattern!r}")
-
     def action() -> None:
         # With --json, one document: the plan (--show-only), or the status after locking.
         if show_only or (show and not json_output):
             plan = plan_lock(spec_path, options)
-            warn(plan.spec.warnings, plan.unmatched_patterns)
-            if json_output:
-                sys.stdout.write(render_status_json(plan, with_dependencies=False))
-            else:
-                Console(highlight=False, soft_wrap=True).print(render_status_tree(plan))
+            output.warn_loaded(plan.spec.warnings, plan.unmatched_patterns)
+            print_status(plan, json_output=json_output, with_dependencies=False)
             if show_only:
                 return
         result = lock_stack(spec_path, options)
         if not (show and not json_output):  # else already warned when the plan was shown
-            warn(result.spec.warnings, result.unmatched_patterns)
+            output.warn_loaded(result.spec.warnings, result.unmatched_patterns)
         if json_output:  # the plan again, now showing the new locks
-            sys.stdout.write(
-                render_status_json(plan_lock(spec_path, options), with_dependencies=False)
-            )
+            print_status(plan_lock(spec_path, options), json_output=True, with_dependencies=False)
         elif output.verbosity >= 0:
             typer.echo(render_lock_result(result))
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import typer
 
-from venvstacks.errors import BuildError, SpecError, VenvStacksError
+from venvstacks.errors import BuildError, Problem, SpecError, VenvStacksError
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,13 @@ class Output:
         """Print a warning to stderr unless ``--quiet`` was given."""
         if self.verbosity >= 0:
             typer.echo(f"warning: {message}", err=True)
+
+    def warn_loaded(self, warnings: Iterable[Problem], unmatched_patterns: Iterable[str]) -> None:
+        """Print the spec's warnings and the ``--include`` patterns that matched nothing."""
+        for warning in warnings:
+            self.warn(warning.render())
+        for pattern in unmatched_patterns:
+            self.warn(f"no layers match {pattern!r}")
 
     def detail(self, message: str) -> None:
         """Print a detail to stderr when ``--verbose`` was given."""

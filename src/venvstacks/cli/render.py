@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,3 +129,11 @@ def render_lock_result(result: LockResult) -> str:
             f"  {status.paths.pylock.relative_to(base).as_posix()}  {name}  locked at {when}  ({note})"
         )
     return "\n".join(lines)
+
+
+def print_status(status: StackStatus, *, json_output: bool, with_dependencies: bool = True) -> None:
+    """Print a stack status to stdout, as JSON or as a tree."""
+    if json_output:
+        sys.stdout.write(render_status_json(status, with_dependencies=with_dependencies))
+    else:
+        Console(highlight=False, soft_wrap=True).print(render_status_tree(status))

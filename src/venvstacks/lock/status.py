@@ -49,6 +49,8 @@ class LayerLockStatus:
     inputs: LockInputs
     stored: LockMetadata | None
     validity: LockValidity
+    # Hash of each launch and support module, by its path in the spec.
+    module_hashes: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def lock_version(self) -> int | None:
@@ -105,22 +107,24 @@ def _requirements_hash(path: Path) -> str | None:
         return None
 
 
+def compute_module_hashes(spec_dir: Path, layer: Layer) -> dict[str, str]:
+    """Hash a layer's launch and support modules, keyed by their paths in the spec."""
+    modules = [m for m in (layer.launch_module, *layer.support_modules) if m is not None]
+    return {str(path): hash_module(spec_dir / path) for path in modules}
+
+
 def compute_lock_inputs(
-    spec: StackSpec,
     layer: Layer,
     dependencies: tuple[LayerLockStatus, ...],
     paths: LockPaths,
     postinstall_hash: str,
+    module_hashes: Mapping[str, str],
 ) -> LockInputs:
     """Compute a layer's current input hashes (the pylock's from the file on disk)."""
     runtime = next((d for d in dependencies if d.layer.runtime is None), None)
     frameworks = [d for d in dependencies if d.layer.runtime is not None]
-    module_hashes = {str(path): hash_module(spec.spec_dir / path) for path in layer.support_modules}
-    launch_hash = (
-        hash_module(spec.spec_dir / layer.launch_module)
-        if layer.launch_module is not None
-        else None
-    )
+    support_hashes = {str(path): module_hashes[str(path)] for path in layer.support_modules}
+    launch_hash = None if layer.launch_module is None else module_hashes[str(layer.launch_module)]
     return LockInputs(
         requirements_hash=_requirements_hash(paths.pylock),
         lock_input_hash=compute_lock_input_hash(str(r) for r in layer.requirements),
@@ -133,7 +137,7 @@ def compute_lock_inputs(
             frameworks=[d.layer.name for d in frameworks],
         ),
         version_inputs_hash=compute_version_inputs_hash(
-            layer.build_name, layer.versioned, launch_hash, module_hashes
+            layer.build_name, layer.versioned, launch_hash, support_hashes
         ),
         deployment_inputs_hash=compute_deployment_inputs_hash(
             postinstall_hash,
@@ -152,7 +156,8 @@ def compute_layer_status(
     """Compute one layer's lock status, given its dependencies' statuses."""
     dependencies = tuple(statuses[d.build_name] for d in spec.graph.dependencies(layer))
     paths = compute_lock_paths(spec.spec_dir, layer.build_name)
-    inputs = compute_lock_inputs(spec, layer, dependencies, paths, postinstall_hash)
+    module_hashes = compute_module_hashes(spec.spec_dir, layer)
+    inputs = compute_lock_inputs(layer, dependencies, paths, postinstall_hash, module_hashes)
     stored = load_lock_metadata(paths.metadata)
     unlocked = [d.layer.build_name for d in dependencies if not d.validity.is_valid]
     validity = compute_lock_validity(
@@ -162,7 +167,7 @@ def compute_layer_status(
         stale = find_stale_shared_packages(paths, dependencies)
         if stale:
             validity = dataclasses.replace(validity, stale_shared=stale)
-    return LayerLockStatus(layer, paths, inputs, stored, validity)
+    return LayerLockStatus(layer, paths, inputs, stored, validity, module_hashes)
 
 
 def find_stale_shared_packages(

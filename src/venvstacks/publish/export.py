@@ -23,7 +23,6 @@ from typing import Any
 from venvstacks.archives import ArchiveEntry
 from venvstacks.errors import PublishError
 from venvstacks.fs import remove_tree, replace_tree, write_json
-from venvstacks.hashing import hash_module
 from venvstacks.lock.status import LayerLockStatus
 from venvstacks.publish.content import compute_layer_entries
 from venvstacks.publish.metadata import (
@@ -109,11 +108,7 @@ def export_layers(
         status = statuses[layer.build_name]
         check_built(status, build_dir)
         dependencies = [statuses[d.build_name] for d in spec.graph.dependencies(layer)]
-        modules = [m for m in (layer.launch_module, *layer.support_modules) if m is not None]
-        hashes = {str(m): hash_module(spec.spec_dir / m) for m in modules}
-        metadata = compute_layer_metadata(
-            status, dependencies, module_hashes=hashes, windows=os.name == "nt"
-        )
+        metadata = compute_layer_metadata(status, dependencies, windows=os.name == "nt")
         metadata_path = compute_layer_metadata_path(output_dir, layer.build_name, "")
         folder = output_dir / metadata["install_target"]
         try:

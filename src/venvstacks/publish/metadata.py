@@ -67,13 +67,11 @@ def compute_layer_metadata(
     status: LayerLockStatus,
     dependencies: Sequence[LayerLockStatus],
     *,
-    module_hashes: Mapping[str, str],
     windows: bool,
 ) -> dict[str, Any]:
     """Return the fields every published layer has (archive and export alike).
 
-    *dependencies* are the layers it runs on in ``sys.path`` order (runtime last);
-    *module_hashes* maps launch/support module paths to their hashes.
+    *dependencies* are the layers it runs on in ``sys.path`` order (runtime last).
     """
     layer, stored = status.layer, status.stored
     if stored is None:
@@ -95,10 +93,10 @@ def compute_layer_metadata(
     data["required_layers"] = [d.deployed_name for d in dependencies[:-1]]
     if layer.launch_module is not None:
         data["app_launch_module"] = layer.launch_module.stem
-        data["app_launch_module_hash"] = module_hashes[str(layer.launch_module)]
+        data["app_launch_module_hash"] = status.module_hashes[str(layer.launch_module)]
         if layer.support_modules:
             data["app_support_modules"] = [
-                {"name": path.stem, "hash": module_hashes[str(path)]}
+                {"name": path.stem, "hash": status.module_hashes[str(path)]}
                 for path in sorted(layer.support_modules, key=str)
             ]
     return data

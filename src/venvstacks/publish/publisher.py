@@ -24,7 +24,7 @@ from venvstacks.build.stack import compute_host_platform
 from venvstacks.build.stamp import compute_stamp_path, load_stamp
 from venvstacks.errors import PublishError
 from venvstacks.fs import render_json, write_json
-from venvstacks.hashing import hash_module, hash_strings
+from venvstacks.hashing import hash_strings
 from venvstacks.lock.status import LayerLockStatus
 from venvstacks.publish.content import compute_layer_entries
 from venvstacks.publish.metadata import (
@@ -136,11 +136,7 @@ def publish_layers(
         status = statuses[layer.build_name]
         inputs = check_built(status, build_dir)
         dependencies = [statuses[d.build_name] for d in spec.graph.dependencies(layer)]
-        modules = [m for m in (layer.launch_module, *layer.support_modules) if m is not None]
-        hashes = {str(m): hash_module(spec.spec_dir / m) for m in modules}
-        request = compute_layer_metadata(
-            status, dependencies, module_hashes=hashes, windows=windows
-        )
+        request = compute_layer_metadata(status, dependencies, windows=windows)
         request["target_platform"] = host.value
         request["archive_format"] = archive_format
         request["layer_inputs_hash"] = hash_strings([render_json(inputs)])
