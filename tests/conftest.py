@@ -11,7 +11,8 @@ import pytest
 from venvstacks.errors import SpecError
 from venvstacks.spec.load import StackSpec, load_stack_spec
 
-GOLDEN_DIR = Path(__file__).parent / "golden"
+TESTS_DIR = Path(__file__).parent
+GOLDEN_DIR = TESTS_DIR / "golden"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -20,6 +21,42 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="Rewrite the golden files under tests/golden/ from the current output (review the diff!)",
     )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Fail a whole-suite run when a ``test_*.py`` file contributes no collected test.
+
+    pytest silently skips some folder names (``build``, ``dist``, dot-folders) and
+    modules whose tests are all misnamed; a test file that never runs must be loud.
+    Deselection (``-m``, ``-k``) happens after this point, so it is not a finding.
+    """
+    if session.config.args != [str(TESTS_DIR)] and session.config.args != ["tests"]:
+        return
+    collected = {Path(str(item.path)).resolve() for item in session.items}
+    collected |= {Path(str(item.path)).resolve() for item in _deselected(session)}
+    silent = sorted(
+        path.relative_to(TESTS_DIR.parent).as_posix()
+        for path in TESTS_DIR.rglob("test_*.py")
+        if path.resolve() not in collected
+    )
+    if silent:
+        raise pytest.UsageError(
+            "test files that contribute no collected test (a folder pytest skips, or no "
+            "test functions): " + ", ".join(silent)
+        )
+
+
+def _deselected(session: pytest.Session) -> list[pytest.Item]:
+    return list(getattr(session.config, "_venvstacks_deselected", []))
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """Remember deselected items: they were collected, so their files count as running."""
+    config = items[0].config if items else None
+    if config is not None:
+        kept = getattr(config, "_venvstacks_deselected", [])
+        kept.extend(items)
+        config._venvstacks_deselected = kept  # type: ignore[attr-defined]
 
 
 @pytest.fixture

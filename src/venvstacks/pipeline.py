@@ -21,8 +21,8 @@ from packaging.version import InvalidVersion, Version
 
 from venvstacks import __version__
 from venvstacks.archives import ArchiveFormat
-from venvstacks.build.runtime import build_runtime_layer
-from venvstacks.build.stack import BuildReporter, BuiltLayer, build_layers
+from venvstacks.builder.runtime import build_runtime_layer
+from venvstacks.builder.stack import BuildReporter, BuiltLayer, build_layers
 from venvstacks.errors import PublishError
 from venvstacks.fs import remove_tree
 from venvstacks.lock.locker import LockedLayer, LockInstruction, lock_layers

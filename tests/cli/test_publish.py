@@ -25,7 +25,7 @@ import zstandard
 from tests.cli.test_build import CONFIG, launch, run_postinstall
 from tests.cli.test_lock import SPEC, make_wheels, venvstacks
 from venvstacks.archives import ArchiveEntry, write_archive
-from venvstacks.build.stack import compute_host_platform
+from venvstacks.builder.stack import compute_host_platform
 from venvstacks.pipeline import PublishOptions, publish_stack
 from venvstacks.publish import publisher
 

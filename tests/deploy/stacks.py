@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from venvstacks.archives import ArchiveEntry, ArchiveFormat, collect_entries, write_archive
-from venvstacks.build.layer_config import compute_layered_config, compute_runtime_config
+from venvstacks.builder.layer_config import compute_layered_config, compute_runtime_config
 
 POSTINSTALL = Path(__file__).parents[2] / "src/venvstacks/_injected/postinstall.py"
 BASE_PYTHON = Path(sys.executable).resolve()  # the real interpreter behind any venv

@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-FORBIDDEN = ("venvstacks.publish", "venvstacks.build", "venvstacks.lock", "venvstacks.pipeline")
+FORBIDDEN = ("venvstacks.publish", "venvstacks.builder", "venvstacks.lock", "venvstacks.pipeline")
 
 
 def test_deploy_imports_no_publish_build_or_lock_modules() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -38,10 +39,20 @@ def find_local_python(minor: str) -> Path | None:
 
 
 def require_local_python(minor: str) -> Path:
-    """Return a CPython *minor* interpreter or skip the test, saying why."""
+    """Return a CPython *minor* interpreter, or skip the test saying why (fail on CI).
+
+    On CI (``CI`` set, as every CI service does) a missing interpreter is a failure:
+    a green run with a fifth of the suite skipped would hide it.
+    """
     python = find_local_python(minor)
     if python is None:
-        pytest.skip(f"no CPython {minor} on this machine (pyenv or python{minor} on PATH)")
+        reason = (
+            f"no CPython {minor} on this machine: install it (for example "
+            f"'pyenv install {minor}') or put python{minor} on PATH"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
     return python
 
 

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.status import Status
 
-from venvstacks.build.stack import BuiltLayer
+from venvstacks.builder.stack import BuiltLayer
 from venvstacks.cli.options import (
     AllowMissing,
     BuildDir,

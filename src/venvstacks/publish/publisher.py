@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from venvstacks.archives import ArchiveFormat, write_archive
-from venvstacks.build.stack import compute_host_platform
-from venvstacks.build.stamp import compute_stamp_path, load_stamp
+from venvstacks.builder.stack import compute_host_platform
+from venvstacks.builder.stamp import compute_stamp_path, load_stamp
 from venvstacks.errors import PublishError
 from venvstacks.fs import render_json, write_json
 from venvstacks.hashing import hash_strings

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Protocol
 
 from venvstacks import __version__
-from venvstacks.build.layered import LayeredBuild, LowerLayer, build_layered_layer
-from venvstacks.build.runtime import build_runtime_layer
-from venvstacks.build.stamp import compute_stamp_path, is_up_to_date, write_stamp
+from venvstacks.builder.layered import LayeredBuild, LowerLayer, build_layered_layer
+from venvstacks.builder.runtime import build_runtime_layer
+from venvstacks.builder.stamp import compute_stamp_path, is_up_to_date, write_stamp
 from venvstacks.errors import BuildError
 from venvstacks.lock.markers import compute_uv_python_platform
 from venvstacks.lock.status import LayerLockStatus, compute_linux_target

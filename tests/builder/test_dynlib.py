@@ -4,7 +4,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from venvstacks.build.dynlib import (
+from venvstacks.builder.dynlib import (
     DYNLIB_DIR,
     SharedLibrary,
     compute_excluded,

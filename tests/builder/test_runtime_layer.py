@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Load
-from venvstacks.build.runtime import build_runtime_layer
+from venvstacks.builder.runtime import build_runtime_layer
 from venvstacks.errors import BuildError, RuntimeSourceError
 from venvstacks.runtimes.install import RuntimeSource
 from venvstacks.spec.graph import Layer

@@ -6,7 +6,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from venvstacks.build.app_modules import copy_app_modules, copy_module
+from venvstacks.builder.app_modules import copy_app_modules, copy_module
 
 
 def _files(root: Path) -> list[str]:

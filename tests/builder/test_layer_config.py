@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from venvstacks.build.layer_config import compute_layered_config, compute_runtime_config
+from venvstacks.builder.layer_config import compute_layered_config, compute_runtime_config
 
 
 def test_posix_runtime_config() -> None:

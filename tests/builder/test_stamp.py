@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from venvstacks.build.stamp import compute_stamp_path, is_up_to_date, load_stamp, write_stamp
+from venvstacks.builder.stamp import compute_stamp_path, is_up_to_date, load_stamp, write_stamp
 
 INPUTS: dict[str, object] = {
     "venvstacks": "0.1.0",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from venvstacks.build.stack import compute_host_platform
+from venvstacks.builder.stack import compute_host_platform
 from venvstacks.errors import BuildError
 from venvstacks.spec.platforms import TargetPlatform
 

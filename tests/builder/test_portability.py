@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from venvstacks.build.portability import find_build_paths
+from venvstacks.builder.portability import find_build_paths
 
 
 def test_finds_build_paths_in_text_binary_and_symlinks(tmp_path: Path) -> None:

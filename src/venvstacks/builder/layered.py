@@ -14,18 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from venvstacks._injected.postinstall import install_python_wrapper, render_sitecustomize
-from venvstacks.build.app_modules import copy_app_modules
-from venvstacks.build.bytecode import compile_layer
-from venvstacks.build.cleanup import (
+from venvstacks.builder.app_modules import copy_app_modules
+from venvstacks.builder.bytecode import compile_layer
+from venvstacks.builder.cleanup import (
     relativise_symlinks,
     remove_installer_caches,
     remove_scripts,
 )
-from venvstacks.build.dynlib import DYNLIB_DIR, link_shared_libraries
-from venvstacks.build.layer_config import compute_layered_config, compute_site_dir
-from venvstacks.build.portability import find_build_paths
-from venvstacks.build.runtime import write_layer_files
-from venvstacks.build.venv import compute_venv_python, create_layer_venv
+from venvstacks.builder.dynlib import DYNLIB_DIR, link_shared_libraries
+from venvstacks.builder.layer_config import compute_layered_config, compute_site_dir
+from venvstacks.builder.portability import find_build_paths
+from venvstacks.builder.runtime import write_layer_files
+from venvstacks.builder.venv import compute_venv_python, create_layer_venv
 from venvstacks.errors import BuildError, ToolError
 from venvstacks.fs import remove_tree, replace_tree
 from venvstacks.lock.constraints import parse_locked_pins

@@ -12,10 +12,10 @@ from importlib.resources import files
 from pathlib import Path
 
 from venvstacks._injected.postinstall import LAYER_CONFIG_PATH, render_layer_config
-from venvstacks.build.bytecode import compile_layer
-from venvstacks.build.cleanup import remove_installer_caches, remove_scripts
-from venvstacks.build.layer_config import compute_runtime_config, compute_site_dir
-from venvstacks.build.portability import find_build_paths
+from venvstacks.builder.bytecode import compile_layer
+from venvstacks.builder.cleanup import remove_installer_caches, remove_scripts
+from venvstacks.builder.layer_config import compute_runtime_config, compute_site_dir
+from venvstacks.builder.portability import find_build_paths
 from venvstacks.errors import BuildError, ToolError
 from venvstacks.fs import remove_tree, replace_tree, write_text
 from venvstacks.runtimes.install import RuntimeSource, compute_runtime_python, install_runtime

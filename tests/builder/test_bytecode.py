@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from venvstacks.build.bytecode import compile_layer
+from venvstacks.builder.bytecode import compile_layer
 from venvstacks.tools._subprocess import Completed
 
 

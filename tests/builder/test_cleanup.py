@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from venvstacks.build.cleanup import (
+from venvstacks.builder.cleanup import (
     relativise_symlinks,
     remove_installer_caches,
     remove_scripts,
