@@ -110,6 +110,48 @@ def test_bad_spec_exits_1_with_one_line_per_problem(write_spec: WriteSpec) -> No
     ]
 
 
+@pytest.mark.parametrize(
+    "command", [["show"], ["lock", "--show-only"], ["build", "--show-only"], ["publish"]]
+)
+def test_broken_launch_modules_stop_every_command(
+    write_spec: WriteSpec, command: list[str]
+) -> None:
+    path = write_spec(
+        """
+        [[runtimes]]
+        name = "rt"
+        python_implementation = "cpython@3.11"
+        requirements = []
+
+        [[applications]]
+        name = "cli"
+        runtime = "rt"
+        requirements = []
+        launch_module = "cli"
+
+        [[applications]]
+        name = "chat"
+        runtime = "rt"
+        requirements = []
+        launch_module = "chat.py"
+        """,
+        {"cli/__init__.py": "", "chat.py": "def main(\n"},
+    )
+    code, out, err = run(*command, path)
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        (
+            f"error: {path}: app-cli: applications[0].launch_module: launch module 'cli' is a "
+            "package folder without __main__.py, so 'python -m cli' can't run it; add cli/__main__.py"
+        ),
+        (
+            f"error: {path}: app-chat: applications[1].launch_module: launch module 'chat.py' doesn't "
+            "parse as Python 3.11 source (chat.py, line 1, column 9: '(' was never closed); fix it "
+            "(the layer runs on cpython@3.11)"
+        ),
+    ]
+
+
 def test_missing_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert run("show") == (

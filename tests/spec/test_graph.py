@@ -266,6 +266,35 @@ def test_platform_not_supported_by_lower_layers(problems: Problems) -> None:
     ]
 
 
+def test_duplicate_platforms_are_reported_one_by_one(problems: Problems) -> None:
+    spec = RUNTIMES.replace(
+        'platforms = ["linux_x86_64", "win_amd64"]',
+        'platforms = ["linux_x86_64", "win_amd64", "linux_x86_64"]',
+    ) + framework(
+        "a",
+        runtime="nope",  # an unresolvable runtime doesn't hide the duplicates
+        extra='platforms = ["win_amd64", "win_amd64", "linux_x86_64", "win_amd64"]',
+    )
+    assert problems(spec) == [
+        (
+            "SPEC: rt2: runtimes[1].platforms[2]: target platform 'linux_x86_64' is already listed "
+            "at platforms[0]; list each platform once"
+        ),
+        (
+            "SPEC: framework-a: frameworks[0].platforms[1]: target platform 'win_amd64' is already "
+            "listed at platforms[0]; list each platform once"
+        ),
+        (
+            "SPEC: framework-a: frameworks[0].platforms[3]: target platform 'win_amd64' is already "
+            "listed at platforms[0]; list each platform once"
+        ),
+        (
+            "SPEC: framework-a: frameworks[0].runtime: unknown runtime 'nope'; defined runtimes are "
+            "'rt', 'rt2'"
+        ),
+    ]
+
+
 def test_empty_platforms_disable_the_layer_and_its_dependants(load: Load) -> None:
     spec = load(
         RUNTIMES

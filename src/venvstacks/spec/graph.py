@@ -3,8 +3,8 @@
 `compute_layer_graph` takes the per-layer models of a spec file (in file order)
 and checks everything that relates layers to each other: distinct names,
 references to runtimes and frameworks defined above, one runtime per layer, a
-consistent C3 order of framework dependencies, target platforms supported by the
-lower layers and consistent package-index choices.  Every problem is collected;
+consistent C3 order of framework dependencies, target platforms listed once and
+supported by the lower layers, and consistent package-index choices.  Every problem is collected;
 a layer that can't be resolved is left out so that its dependants don't report
 follow-on problems.
 """
@@ -196,6 +196,7 @@ def _resolve(context: _Context, entry: LayerEntry, model: LayerSpecModel) -> Lay
     # Checks that need no other layer come first, so they are reported even when
     # the layer's dependencies can't be resolved.
     own_indexes = _check_indexes(context, path, label, model)
+    _check_duplicate_platforms(context, path, label, model)
     launch, support = _check_modules(context, path, label, model)
     inherited = _inherit(context, entry, label, model)
     if inherited is None:
@@ -401,6 +402,21 @@ def _check_platforms(
         )
         return None
     return sort_platforms(frozenset(requested))
+
+
+def _check_duplicate_platforms(
+    context: _Context, path: str, label: str, model: LayerSpecModel
+) -> None:
+    """Report each platform listed more than once (the layer still targets it once)."""
+    names = model.platforms or ()
+    for position, name in enumerate(names):
+        if name in names[:position]:
+            context.report(
+                label,
+                f"{path}.platforms[{position}]",
+                f"target platform {name!r} is already listed at platforms[{names.index(name)}]; "
+                "list each platform once",
+            )
 
 
 def _check_indexes(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from venvstacks.spec.models import (
     StackFileModel,
     UvConfigModel,
 )
+from venvstacks.spec.modules import check_module_files
 from venvstacks.spec.naming import LayerKind, LayerName, compute_build_name
 from venvstacks.spec.problems import (
     describe_toml_value,
@@ -112,7 +113,9 @@ def load_stack_spec(path: Path) -> StackSpec:
     problems.extend(
         Problem(file, message, where, layer) for layer, where, message in graph_problems
     )
-    problems.extend(_check_module_files(file, path.parent, entries))
+    modules = check_module_files(file, path.parent, entries, graph)
+    problems.extend(modules.problems)
+    warnings.extend(modules.warnings)
     if problems:
         raise SpecError(sorted(problems, key=_layer_order), warnings)
     return StackSpec(path=path, graph=graph, uv=uv, warnings=tuple(warnings))
@@ -263,28 +266,3 @@ def _validate_layer(
         )
         model = None
     return LayerEntry(kind, position, model, name)
-
-
-def _check_module_files(file: str, spec_dir: Path, entries: Iterable[LayerEntry]) -> list[Problem]:
-    """Check that every application's launch and support modules exist."""
-    problems = []
-    for entry in entries:
-        model = entry.model
-        if not isinstance(model, ApplicationSpecModel):
-            continue
-        label = compute_build_name(entry.kind, LayerName(model.name))
-        modules = [("launch module", "launch_module", model.launch_module)]
-        modules += [
-            ("support module", f"support_modules[{n}]", text)
-            for n, text in enumerate(model.support_modules)
-        ]
-        for noun, key, text in modules:
-            target = spec_dir / text
-            message = None
-            if not target.exists():
-                message = f"{noun} {text!r} does not exist (paths are relative to the folder holding {file})"
-            elif not target.is_dir() and target.suffix != ".py":
-                message = f"{noun} {text!r} must be a .py file or a package folder"
-            if message:
-                problems.append(Problem(file, message, f"{entry.toml_path}.{key}", label))
-    return problems
