@@ -16,7 +16,7 @@ from venvstacks import __version__
 from venvstacks.cli.build_cmd import build
 from venvstacks.cli.deploy_cmd import deploy
 from venvstacks.cli.lock_cmd import lock
-from venvstacks.cli.options import AllowMissing, BuildDir, Include, Json, SpecPath
+from venvstacks.cli.options import AllowMissing, BuildDir, Command, Include, Json, SpecPath
 from venvstacks.cli.output import Output, run_guarded
 from venvstacks.cli.publish_cmd import local_export, publish
 from venvstacks.cli.python_cmd import python_app
@@ -79,7 +79,7 @@ def _global_options(
     tools.setLevel(logging.DEBUG if verbose and not quiet else logging.WARNING)
 
 
-@app.command()
+@app.command(cls=Command)
 def show(
     ctx: typer.Context,
     spec_path: SpecPath = Path("venvstacks.toml"),
@@ -107,11 +107,11 @@ def show(
     run_guarded(output, action)
 
 
-app.command()(lock)
-app.command()(build)
-app.command()(publish)
-app.command("local-export")(local_export)
-app.command()(deploy)
+app.command(cls=Command)(lock)
+app.command(cls=Command)(build)
+app.command(cls=Command)(publish)
+app.command("local-export", cls=Command)(local_export)
+app.command(cls=Command)(deploy)
 app.add_typer(python_app)
 
 

@@ -13,7 +13,7 @@ from venvstacks.builder.stack import BuiltLayer
 from venvstacks.cli.options import (
     AllowMissing,
     BuildDir,
-    Include,
+    BuildInclude,
     Index,
     Json,
     LocalWheels,
@@ -42,7 +42,7 @@ from venvstacks.pipeline import BuildOptions, PublishOptions, build_stack, plan_
 def build(
     ctx: typer.Context,
     spec_path: SpecPath = Path("venvstacks.toml"),
-    include: Include = None,
+    include: BuildInclude = None,
     allow_missing: AllowMissing = False,
     build_dir: BuildDir = Path("_build"),
     lock_if_needed: Annotated[

@@ -19,6 +19,7 @@ from venvstacks.deploy import DeployResult, deploy_layers
 ArtifactDir = Annotated[
     Path,
     typer.Argument(
+        metavar="ARTIFACT_DIR",
         help="The folder 'venvstacks publish' wrote the archives and __venvstacks__/ to.",
         show_default=False,
     ),

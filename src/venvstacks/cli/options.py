@@ -1,17 +1,40 @@
-"""Command-line options shared by several commands."""
+"""Command-line options shared by several commands, and how usage lines show arguments."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperArgument, TyperCommand
 
 from venvstacks.runtimes.mirror import MIRROR_ENV_VAR
+
+
+class Command(TyperCommand):
+    """A command whose usage line shows arguments as ``SPEC_PATH`` / ``[SPEC_PATH]``.
+
+    Typer wraps required arguments in braces (``{artifact_dir}``), which reads
+    like a set of choices; this keeps click's plain convention.
+    """
+
+    # `Any`: the context type is click's, which typer vendors under a private name.
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        """Return the usage line's pieces after the command name."""
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if isinstance(param, TyperArgument):
+                name = param.metavar or (param.name or "").upper()
+                pieces.append(name if param.required else f"[{name}]")
+            else:
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
+
 
 SpecPath = Annotated[
     Path,
     typer.Argument(
+        metavar="SPEC_PATH",
         help="The stack specification to read (or a folder holding venvstacks.toml).",
         show_default=True,
     ),
@@ -38,6 +61,15 @@ BuildDir = Annotated[
         "--build-dir",
         metavar="DIR",
         help="Build folder, relative to the spec's folder ('~' is expanded).",
+    ),
+]
+BuildInclude = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--include",
+        metavar="PATTERN",
+        help="Only build layers whose build name matches this fnmatch pattern (repeatable), "
+        "and the layers they run on; see --build-derived for the layers that run on them.",
     ),
 ]
 Json = Annotated[

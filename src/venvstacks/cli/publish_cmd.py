@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from venvstacks.archives import ARCHIVE_FORMATS, ArchiveFormat
-from venvstacks.cli.options import AllowMissing, BuildDir, Json, SpecPath
+from venvstacks.cli.options import AllowMissing, BuildDir, SpecPath
 from venvstacks.cli.output import Output, run_guarded
 from venvstacks.pipeline import PublishOptions, export_stack, publish_stack
 from venvstacks.publish.publisher import PublishedStack
@@ -62,6 +62,36 @@ PublishDerived = Annotated[
     typer.Option(
         "--publish-derived/--no-publish-derived",
         help="With --include, also publish the layers that run on the included ones.",
+    ),
+]
+PublishJson = Annotated[
+    bool,
+    typer.Option(
+        "--json/--no-json", help="Print the stack manifest as JSON instead of the result lines."
+    ),
+]
+# local-export takes publish's options (as in venvstacks 0.8), but its help speaks of exporting.
+ExportInclude = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--include",
+        metavar="PATTERN",
+        help="Only export layers whose build name matches this fnmatch pattern (repeatable); "
+        "see --publish-dependencies and --publish-derived for the layers around them.",
+    ),
+]
+ExportDependencies = Annotated[
+    bool,
+    typer.Option(
+        "--publish-dependencies/--no-publish-dependencies",
+        help="With --include, also export the layers the included ones run on.",
+    ),
+]
+ExportDerived = Annotated[
+    bool,
+    typer.Option(
+        "--publish-derived/--no-publish-derived",
+        help="With --include, also export the layers that run on the included ones.",
     ),
 ]
 
@@ -147,7 +177,7 @@ def publish(
     ] = False,
     publish_dependencies: PublishDependencies = False,
     publish_derived: PublishDerived = False,
-    json_output: Json = False,
+    json_output: PublishJson = False,
 ) -> None:
     """Publish built layers as reproducible archives with their metadata.
 
@@ -180,7 +210,7 @@ def publish(
 def local_export(
     ctx: typer.Context,
     spec_path: SpecPath = Path("venvstacks.toml"),
-    include: Include = None,
+    include: ExportInclude = None,
     allow_missing: AllowMissing = False,
     build_dir: BuildDir = Path("_build"),
     output_dir: OutputDir = Path("_export"),
@@ -191,9 +221,9 @@ def local_export(
         bool,
         typer.Option("--dry-run/--no-dry-run", help="Print what would be exported; write nothing."),
     ] = False,
-    publish_dependencies: PublishDependencies = False,
-    publish_derived: PublishDerived = False,
-    json_output: Json = False,
+    publish_dependencies: ExportDependencies = False,
+    publish_derived: ExportDerived = False,
+    json_output: PublishJson = False,
 ) -> None:
     """Copy built layers into a local folder, ready to run.
 
