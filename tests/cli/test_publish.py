@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 import tarfile
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -116,8 +117,21 @@ def unpack(archive: Path, target: Path) -> None:
         tar.extractall(target, filter="tar")
 
 
+def unpacked_size(archive: Path) -> int:
+    """Return the total size of an archive's regular files."""
+    if archive.name.endswith(".zip"):
+        with zipfile.ZipFile(archive) as zf:
+            return sum(
+                i.file_size
+                for i in zf.infolist()
+                if not i.is_dir() and (i.external_attr >> 28) != 0o12
+            )
+    with archive.open("rb") as stream, open_tar(archive, stream) as tar:
+        return sum(member.size for member in tar if member.isreg())
+
+
 def assert_claims_hold(output: Path) -> None:
-    """Every metadata file names an archive that is there, with its size and hash."""
+    """Every metadata file names an archive that is there, with its sizes and hash."""
     for path in (output / "__venvstacks__").rglob("*.json"):
         data = load_json(path)
         for metadata in manifest_layers(data) if "layers" in data else [data]:
@@ -125,6 +139,7 @@ def assert_claims_hold(output: Path) -> None:
             assert archive.is_file(), path
             assert archive.stat().st_size == metadata["archive_size"], path
             assert sha256(archive) == metadata["archive_hashes"]["sha256"], path
+            assert unpacked_size(archive) == metadata["unpacked_size"], path
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -212,6 +227,7 @@ def test_metadata_fields(project: Path, published: Path) -> None:
         "requirements_hash": lock_meta["requirements_hash"],
         "runtime_layer": "cpython-3.11",
         "target_platform": PLATFORM,
+        "unpacked_size": unpacked_size(archive),
     }
     assert sorted(app["build_tools"]) == ["python", "uv", "venvstacks"]
     assert app["app_launch_module_hash"].startswith("sha256:")
@@ -470,3 +486,15 @@ def test_published_archives_deploy_and_run(published: Path, tmp_path: Path) -> N
     )  # fmt: skip
     assert "_build" not in proc.stdout
     assert str(deployed / "framework-upper@1") in proc.stdout
+
+
+def test_published_archives_deploy_with_venvstacks_deploy(published: Path, tmp_path: Path) -> None:
+    """The recorded unpacked sizes are exact: deploy's bound refuses none of the real layers."""
+    assert_claims_hold(published)
+    proc = subprocess.run(
+        [sys.executable, "-m", "venvstacks", "deploy", published, "--target", tmp_path / "t"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert (proc.returncode, proc.stderr) == (0, "")
+    app = tmp_path / "t/app-app"
+    assert launch(app) == APP_OUTPUT

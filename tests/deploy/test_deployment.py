@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -20,6 +22,7 @@ from tests.deploy.stacks import (
     add_tar_member,
     archive_layer,
     load_manifest,
+    make_layers,
     manifest_entry,
     publish,
     rehash,
@@ -238,6 +241,79 @@ def test_a_symlink_out_of_the_target_is_refused(
         f"(a symlink to '{BASE_PYTHON}', outside the deployment folder); refusing to unpack it"
     )
     assert snapshot(target) == before
+
+
+class _Zeros(io.RawIOBase):
+    """A stream of *size* zero bytes that never holds them all in memory."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1, /) -> bytes:
+        count = self.left if size < 0 else min(size, self.left)
+        self.left -= count
+        return bytes(count)
+
+
+BOMB_SIZE = 200 << 20
+
+
+@pytest.fixture(scope="module")
+def bomb(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    """Return the framework's tar.gz with 200 MiB of zeros added (about 200 KB), and its real size."""
+    root = tmp_path_factory.mktemp("bomb")
+    layer_dir = make_layers(root / "build")[FRAMEWORK]
+    honest = sum(
+        p.stat().st_size for p in layer_dir.rglob("*") if p.is_file() and not p.is_symlink()
+    )
+    archive = root / archive_layer(layer_dir, root, "tar.gz")
+    with tarfile.open(archive, "r:gz") as tar:
+        members = [(m, tar.extractfile(m).read() if m.isreg() else None) for m in tar]  # type: ignore[union-attr]
+    with tarfile.open(archive, "w:gz", compresslevel=9) as tar:
+        for member, content in members:
+            tar.addfile(member, io.BytesIO(content) if content is not None else None)
+        zeros = tarfile.TarInfo(f"{FRAMEWORK}/share/zeros")
+        zeros.size = BOMB_SIZE
+        tar.addfile(zeros, _Zeros(BOMB_SIZE))
+    return archive, honest
+
+
+def _publish_bomb(tmp_path: Path, bomb: tuple[Path, int], *, declared: bool) -> Path:
+    artifacts = publish(tmp_path, version="v2")
+    archive, honest = bomb
+    shutil.copyfile(archive, artifacts / archive.name)
+    manifest = load_manifest(artifacts)
+    entry = manifest["layers"]["frameworks"][0]
+    entry["archive_name"] = archive.name
+    if declared:
+        entry["unpacked_size"] = honest
+    write_manifest(artifacts, manifest)
+    rehash(artifacts, FRAMEWORK)
+    return artifacts
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_an_archive_bomb_is_refused(tmp_path: Path, bomb: tuple[Path, int], declared: bool) -> None:
+    """With the declared unpacked_size, and with the bound used for 0.8 metadata without it."""
+    target = tmp_path / "layers"
+    deploy_layers(publish(tmp_path), target)
+    before = snapshot(target)
+    artifacts = _publish_bomb(tmp_path, bomb, declared=declared)
+    archive, honest = bomb
+    assert archive.stat().st_size < 300_000
+    limit = (
+        f"the {honest} bytes its metadata declares (unpacked_size)"
+        if declared
+        else "67108864 bytes (the limit without unpacked_size in the metadata: 100 times the "
+        "archive's size, at least 64 MiB)"
+    )
+    assert _error(artifacts, target) == (
+        f"{FRAMEWORK}: archive {archive.name} unpacks to more than {limit}; refusing to unpack it"
+    )
+    assert snapshot(target) == before  # nothing written, no staging left behind
 
 
 def test_a_failing_post_install_in_the_second_layer_keeps_the_previous_deployment(

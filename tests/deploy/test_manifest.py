@@ -78,6 +78,11 @@ def test_layers_in_kind_order_with_unknown_keys_ignored() -> None:
     assert manifest.find("nope") is None
 
 
+def test_unpacked_size_is_read_when_present() -> None:
+    text = _manifest(runtimes=[_entry("rt", unpacked_size=12345)], frameworks=[_entry("fw")])
+    assert [la.unpacked_size for la in parse_manifest(PATH, text).layers] == [12345, None]
+
+
 def test_uppercase_hashes_are_accepted() -> None:
     text = _manifest(runtimes=[_entry("rt", archive_hashes={"sha256": SHA.upper()})])
     assert parse_manifest(PATH, text).layers[0].archive_sha256 == SHA
@@ -112,13 +117,27 @@ def test_uppercase_hashes_are_accepted() -> None:
             _manifest(applications=[_entry(".hidden")]),
             "layers.applications[0].install_target: '.hidden' is not a plain folder name",
         ),
-        (
-            _manifest(runtimes=[_entry("rt", archive_name="../rt.tar.xz")]),
-            "layers.runtimes[0].archive_name: '../rt.tar.xz' is not a path inside the artifact folder",
+        *(
+            (
+                _manifest(runtimes=[_entry("rt", archive_name=name)]),
+                (
+                    f"layers.runtimes[0].archive_name: {name!r} is not a plain file name (archives "
+                    "sit directly in the artifact folder)"
+                ),
+            )
+            for name in (
+                "../rt.tar.xz",
+                "/srv/rt.tar.xz",
+                "sub/dir/rt.tar.xz",
+                "sub\\rt.tar.xz",
+                "C:rt.tar.xz",
+                "..",
+                "",
+            )
         ),
         (
-            _manifest(runtimes=[_entry("rt", archive_name="/srv/rt.tar.xz")]),
-            "layers.runtimes[0].archive_name: '/srv/rt.tar.xz' is not a path inside the artifact folder",
+            _manifest(runtimes=[_entry("rt", unpacked_size=-1)]),
+            "layers.runtimes[0].unpacked_size: Input should be greater than or equal to 0",
         ),
         (
             _manifest(runtimes=[_entry("rt", archive_name="rt.rar")]),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import stat
 import tarfile
 import threading
 import zipfile
@@ -10,14 +11,20 @@ import pytest
 from tests.deploy.stacks import FRAMEWORK, MTIME, SITE, add_tar_member, archive_layer, make_layers
 from venvstacks.archives import ArchiveEntry, ArchiveFormat
 from venvstacks.deploy.manifest import ManifestLayer
-from venvstacks.deploy.unpack import UnpackStoppedError, compute_archive_format, unpack_layer
+from venvstacks.deploy.unpack import (
+    UnpackStoppedError,
+    compute_archive_format,
+    compute_unpack_limit,
+    render_limit,
+    unpack_layer,
+)
 from venvstacks.errors import DeployError
 from venvstacks.spec.naming import DeployedName, LayerKind
 
 FORMATS: tuple[ArchiveFormat, ...] = ("tar.xz", "tar.zst", "tar.gz", "zip")
 
 
-def _layer(archive_name: str) -> ManifestLayer:
+def _layer(archive_name: str, unpacked_size: int | None = None) -> ManifestLayer:
     return ManifestLayer(
         kind=LayerKind.FRAMEWORK,
         layer_name="framework-x",
@@ -28,6 +35,7 @@ def _layer(archive_name: str) -> ManifestLayer:
         archive_name=archive_name,
         archive_size=0,
         archive_sha256="0" * 64,
+        unpacked_size=unpacked_size,
     )
 
 
@@ -207,3 +215,79 @@ def test_nothing_is_written_through_existing_symlinks(tmp_path: Path) -> None:
     )
     assert (outside / "postinstall.py").read_text() == "untouched"
     assert sorted(p.name for p in outside.iterdir()) == ["postinstall.py"]
+
+
+def _file_sizes(layer_dir: Path) -> int:
+    return sum(p.stat().st_size for p in layer_dir.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+@pytest.mark.parametrize("archive_format", FORMATS)
+def test_unpacking_is_bounded_by_the_declared_size(
+    tmp_path: Path, archive_format: ArchiveFormat
+) -> None:
+    archive = _framework_archive(tmp_path, archive_format)
+    (tmp_path / "probe").mkdir()
+    size = _file_sizes(unpack_layer(archive, _layer(archive.name), tmp_path / "probe"))
+    dest = _dest(tmp_path)
+    assert unpack_layer(archive, _layer(archive.name, size), dest) == dest / FRAMEWORK
+    dest = tmp_path / "dest2"
+    dest.mkdir()
+    with pytest.raises(DeployError) as info:
+        unpack_layer(archive, _layer(archive.name, size - 1), dest)
+    assert str(info.value) == (
+        f"{FRAMEWORK}: archive {archive.name} unpacks to more than the {size - 1} bytes its "
+        "metadata declares (unpacked_size); refusing to unpack it"
+    )
+    assert list(dest.iterdir()) == []  # the partly unpacked layer is gone
+
+
+def test_the_limit_without_unpacked_size() -> None:
+    layer = _layer("x.tar.gz")
+    assert compute_unpack_limit(layer) == 64 << 20
+    big = ManifestLayer(**{**vars(layer), "archive_size": 1 << 20})
+    assert compute_unpack_limit(big) == 100 << 20
+    assert render_limit(big) == (
+        "104857600 bytes (the limit without unpacked_size in the metadata: 100 times the "
+        "archive's size, at least 64 MiB)"
+    )
+    assert compute_unpack_limit(_layer("x.tar.gz", 0)) == 0
+
+
+def _zip_symlink(archive: Path, name: str, target: bytes) -> None:
+    info = zipfile.ZipInfo(name)
+    info.create_system = 3
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    with zipfile.ZipFile(archive, "a") as zf:
+        zf.writestr(info, target, compress_type=zipfile.ZIP_DEFLATED)
+
+
+def test_an_oversized_zip_symlink_target_is_refused_unread(tmp_path: Path) -> None:
+    """10 MB of target compress to a few KB; only the first 4 KB + 1 byte are read."""
+    archive = _framework_archive(tmp_path, "zip")
+    _zip_symlink(archive, f"{FRAMEWORK}/lib/link", b"a/" * (5 << 20))
+    assert archive.stat().st_size < 100_000
+    dest = _dest(tmp_path)
+    assert _unpack_error(archive, dest) == (
+        f"{FRAMEWORK}: archive {archive.name} has an unsafe member '{FRAMEWORK}/lib/link' "
+        "(a symlink target longer than 4096 bytes, more than a path can be); refusing to unpack it"
+    )
+    assert list(dest.iterdir()) == []
+
+
+def test_a_zip_symlink_target_of_path_length_is_fine(tmp_path: Path) -> None:
+    archive = _framework_archive(tmp_path, "zip")
+    target = "/".join(["x" * 254] * 16)[:4096]
+    _zip_symlink(archive, f"{FRAMEWORK}/lib/link", target.encode())
+    layer_dir = unpack_layer(archive, _layer(archive.name), _dest(tmp_path))
+    assert str((layer_dir / "lib/link").readlink()) == target
+
+
+def test_an_oversized_tar_symlink_target_is_refused(tmp_path: Path) -> None:
+    archive = _framework_archive(tmp_path, "tar.gz")
+    info = tarfile.TarInfo(f"{FRAMEWORK}/lib/link")
+    info.type, info.linkname = tarfile.SYMTYPE, "a/" * 2049
+    add_tar_member(archive, info)
+    assert _unpack_error(archive, _dest(tmp_path)) == (
+        f"{FRAMEWORK}: archive {archive.name} has an unsafe member '{FRAMEWORK}/lib/link' "
+        "(a symlink target longer than 4096 bytes, more than a path can be); refusing to unpack it"
+    )

@@ -7,7 +7,10 @@ the layer's names, the layers it runs on and its archive's name, size and sha256
 so only the fields deploy uses are modelled and unknown keys are ignored.
 
 Values that end up in file paths are checked here: a deployed folder name must
-be a plain folder name, and an archive name must stay inside the artifact folder.
+be a plain folder name, and an archive name a plain file name (archives sit
+directly in the artifact folder).  ``unpacked_size`` (the total size of the
+layer's files, which publish records since this field was added) bounds what
+unpacking may write; manifests of venvstacks 0.8 don't have it.
 """
 
 from __future__ import annotations
@@ -40,9 +43,10 @@ def _folder_name(value: str) -> str:
 
 
 def _archive_name(value: str) -> str:
-    parts = value.split("/")
-    if value.startswith("/") or "\\" in value or ":" in value or {"", ".", ".."} & set(parts):
-        raise ValueError(f"{value!r} is not a path inside the artifact folder")
+    if value in {"", ".", ".."} or not _UNSAFE_NAME_CHARS.isdisjoint(value):
+        raise ValueError(
+            f"{value!r} is not a plain file name (archives sit directly in the artifact folder)"
+        )
     if not value.endswith(ARCHIVE_SUFFIXES):
         raise ValueError(f"{value!r} is not a {', '.join(ARCHIVE_SUFFIXES)} archive")
     return value
@@ -75,6 +79,7 @@ class _LayerEntry(_Model):
     archive_name: Annotated[str, AfterValidator(_archive_name)]
     archive_size: NonNegativeInt
     archive_hashes: _ArchiveHashes
+    unpacked_size: NonNegativeInt | None = None
 
 
 class _LayerLists(_Model):
@@ -93,6 +98,8 @@ class ManifestLayer:
 
     ``required_layers`` are the deployed names of the frameworks it runs on, in
     ``sys.path`` order; ``runtime_layer`` names its runtime (a runtime itself).
+    ``unpacked_size`` is the total size of the layer's files in bytes (``None``
+    in metadata written by venvstacks 0.8).
     """
 
     kind: LayerKind
@@ -104,6 +111,7 @@ class ManifestLayer:
     archive_name: str
     archive_size: int
     archive_sha256: str
+    unpacked_size: int | None = None
 
     @property
     def dependencies(self) -> tuple[DeployedName, ...]:
@@ -198,6 +206,7 @@ def _to_layer(kind: LayerKind, entry: _LayerEntry) -> ManifestLayer:
         archive_name=entry.archive_name,
         archive_size=entry.archive_size,
         archive_sha256=entry.archive_hashes.sha256,
+        unpacked_size=entry.unpacked_size,
     )
 
 

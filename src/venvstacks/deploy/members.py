@@ -7,7 +7,8 @@ is written:
 * absolute names, ``..`` components, backslashes, NUL (and ``:`` on Windows);
 * members outside the layer folder, and the layer folder as a non-folder;
 * hard links, device files, FIFOs and other special members;
-* symlinks whose target leaves the deployment folder (the folder the layers
+* symlinks whose target is longer than a path can be (`MAX_LINK_TARGET`
+  bytes), or leaves the deployment folder (the folder the layers
   are unpacked side by side in).  Targets are relative and may only climb
   (``..``) at their start, so ``../../cpython-3.11/bin/python`` in a layered
   layer is fine, while ``a/../../..`` (which could climb out through another
@@ -29,6 +30,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Literal
 
+# PATH_MAX on Linux (macOS allows 1024): no symlink target a layer needs is longer.
+MAX_LINK_TARGET = 4096
+LINK_TOO_LONG = f"a symlink target longer than {MAX_LINK_TARGET} bytes, more than a path can be"
 MemberKind = Literal["dir", "file", "symlink", "hardlink", "device", "fifo", "other"]
 _REFUSED_KINDS = {
     "hardlink": "a hard link",
@@ -42,8 +46,9 @@ _REFUSED_KINDS = {
 class ArchiveMember:
     """One member as read from a tar or zip archive.
 
-    ``name`` is as stored; ``target`` is a symlink's target; ``content`` opens a
-    file member's data (valid only until the next member is read).
+    ``name`` is as stored; ``target`` is a symlink's target; ``size`` is a file
+    member's size as the archive declares it; ``content`` opens a file member's
+    data (valid only until the next member is read).
     """
 
     name: str
@@ -51,6 +56,7 @@ class ArchiveMember:
     target: str = ""
     executable: bool = False
     mtime: int = 0
+    size: int = 0
     content: Callable[[], IO[bytes]] | None = field(default=None, compare=False, repr=False)
 
 
@@ -93,6 +99,8 @@ def compute_link_destination(
     """
     if not target:
         raise UnsafeMemberError(name, "a symlink with no target")
+    if len(target.encode("utf-8", "surrogateescape")) > MAX_LINK_TARGET:
+        raise UnsafeMemberError(name, LINK_TOO_LONG)
     if "\\" in target or "\x00" in target or (windows and ":" in target):
         raise UnsafeMemberError(name, f"a symlink to {target!r}, an unsupported target")
     if target.startswith("/"):

@@ -8,6 +8,14 @@ nothing else of the stored mode survives), symlinks as symlinks (zip archives
 hold them Info-ZIP style: ``S_IFLNK`` in the external attributes, the target
 as the content).  Files are created exclusively and never through a symlink,
 so even a member that slipped past the checks could not overwrite anything.
+
+Unpacking is bounded: the files of a layer may add up to at most its
+``unpacked_size`` from the manifest (see `compute_unpack_limit` for metadata
+without it).  A file whose declared size would pass the bound is refused before
+it is written, and bytes are counted as they are written, so an archive that
+lies about its sizes is stopped within one buffer of the bound.  A zip
+symlink's target (stored as member data) is read with a size limit.  After any
+failure the partly unpacked layer folder is removed.
 """
 
 from __future__ import annotations
@@ -31,7 +39,14 @@ import zstandard
 
 from venvstacks.archives import ARCHIVE_FORMATS, ArchiveFormat
 from venvstacks.deploy.manifest import ManifestLayer
-from venvstacks.deploy.members import ArchiveMember, MemberKind, UnsafeMemberError, check_members
+from venvstacks.deploy.members import (
+    LINK_TOO_LONG,
+    MAX_LINK_TARGET,
+    ArchiveMember,
+    MemberKind,
+    UnsafeMemberError,
+    check_members,
+)
 from venvstacks.errors import DeployError
 
 _CORRUPT = (
@@ -46,8 +61,41 @@ _CORRUPT = (
 )
 
 
+# For metadata without unpacked_size (venvstacks 0.8): far above what real layers
+# compress by (Python code and libraries: 3-10 times), far below a zip or tar bomb.
+UNPACK_RATIO = 100
+UNPACK_FLOOR = 64 << 20
+_CHUNK = 1 << 20
+
+
 class UnpackStoppedError(Exception):
     """Unpacking was stopped because another layer of the same deployment failed."""
+
+
+class _LimitExceededError(Exception):
+    """The files written would pass the layer's unpack limit."""
+
+
+def compute_unpack_limit(layer: ManifestLayer) -> int:
+    """Return how many bytes the files of *layer*'s archive may add up to.
+
+    Its ``unpacked_size`` when the metadata records one; otherwise
+    `UNPACK_RATIO` times the archive's size, but at least `UNPACK_FLOOR`.
+    """
+    if layer.unpacked_size is not None:
+        return layer.unpacked_size
+    return max(layer.archive_size * UNPACK_RATIO, UNPACK_FLOOR)
+
+
+def render_limit(layer: ManifestLayer) -> str:
+    """Describe the unpack limit of *layer* for an error message."""
+    limit = compute_unpack_limit(layer)
+    if layer.unpacked_size is not None:
+        return f"the {limit} bytes its metadata declares (unpacked_size)"
+    return (
+        f"{limit} bytes (the limit without unpacked_size in the metadata: {UNPACK_RATIO} times "
+        f"the archive's size, at least {UNPACK_FLOOR >> 20} MiB)"
+    )
 
 
 _CREATE = (
@@ -83,6 +131,7 @@ def _tar_members(tar: tarfile.TarFile) -> Iterator[ArchiveMember]:
             target=info.linkname if info.issym() else "",
             executable=bool(info.mode & 0o111),
             mtime=int(info.mtime),
+            size=info.size if info.isreg() else 0,
             content=content if info.isreg() else None,
         )
 
@@ -99,6 +148,15 @@ def _zip_kind(info: zipfile.ZipInfo, mode: int) -> MemberKind:
     return "fifo" if stat.S_ISFIFO(mode) else "other"
 
 
+def _zip_link_target(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
+    """Read a zip symlink's target (its data), never more than a path can be."""
+    with archive.open(info) as stream:
+        data = stream.read(MAX_LINK_TARGET + 1)
+    if len(data) > MAX_LINK_TARGET:
+        raise UnsafeMemberError(info.filename, LINK_TOO_LONG)
+    return data.decode("utf-8")
+
+
 def _zip_members(archive: zipfile.ZipFile) -> Iterator[ArchiveMember]:
     for info in archive.infolist():
         mode = info.external_attr >> 16 if info.create_system == 3 else 0  # noqa: PLR2004 - Unix
@@ -110,9 +168,10 @@ def _zip_members(archive: zipfile.ZipFile) -> Iterator[ArchiveMember]:
         yield ArchiveMember(
             name=info.filename,
             kind=kind,
-            target=archive.read(info).decode("utf-8") if kind == "symlink" else "",
+            target=_zip_link_target(archive, info) if kind == "symlink" else "",
             executable=bool(mode & 0o111),
             mtime=calendar.timegm((*info.date_time, 0, 0, 0)),
+            size=info.file_size if kind == "file" else 0,
             content=content if kind == "file" else None,
         )
 
@@ -148,10 +207,16 @@ def compute_archive_format(archive_name: str) -> ArchiveFormat:
 
 
 class _Writer:
-    """Writes checked members below *dest*, creating missing parent folders."""
+    """Writes checked members below *dest*, creating missing parent folders.
 
-    def __init__(self, dest: Path) -> None:
+    Files may add up to *limit* bytes; `_LimitExceededError` stops the writer
+    before a file that declares more, or as soon as the bytes written pass it.
+    """
+
+    def __init__(self, dest: Path, limit: int) -> None:
         self.dest = dest
+        self.limit = limit
+        self.written = 0
         self.folders: dict[tuple[str, ...], int | None] = {}
 
     def folder(self, parts: tuple[str, ...], mtime: int | None = None) -> None:
@@ -180,9 +245,15 @@ class _Writer:
                 os.utime(path, (member.mtime, member.mtime), follow_symlinks=False)
             return
         assert member.content is not None  # noqa: S101 - file members carry their content
+        if self.written + member.size > self.limit:
+            raise _LimitExceededError
         fd = os.open(path, _CREATE, 0o600)
         with os.fdopen(fd, "wb") as out, member.content() as data:
-            shutil.copyfileobj(data, out, 1 << 20)
+            while chunk := data.read(_CHUNK):
+                self.written += len(chunk)
+                if self.written > self.limit:
+                    raise _LimitExceededError
+                out.write(chunk)
         path.chmod(0o755 if member.executable else 0o644)
         os.utime(path, (member.mtime, member.mtime))
 
@@ -199,11 +270,24 @@ def unpack_layer(
     """Unpack the layer's *archive* into *dest*; return the layer folder ``dest/<install_target>``.
 
     Raises `DeployError` for unsafe members (see `venvstacks.deploy.members`),
-    unreadable archives and write failures, and `UnpackStoppedError` as soon as
-    *stop* is set; *dest* may then hold a partial layer.
+    archives that unpack to more than `compute_unpack_limit`, unreadable
+    archives and write failures, and `UnpackStoppedError` as soon as *stop* is
+    set; a layer folder it created is removed first.
     """
+    layer_dir = dest / layer.install_target
+    existed = os.path.lexists(layer_dir)
+    try:
+        return _unpack(archive, layer, dest, stop)
+    except BaseException:
+        if not existed:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(layer_dir)
+        raise
+
+
+def _unpack(archive: Path, layer: ManifestLayer, dest: Path, stop: threading.Event | None) -> Path:
     label = f"{layer.install_target}: archive {layer.archive_name}"
-    writer = _Writer(dest)
+    writer = _Writer(dest, compute_unpack_limit(layer))
     try:
         with open_members(archive, compute_archive_format(layer.archive_name)) as members:
             for parts, member in check_members(members, layer.install_target):
@@ -211,6 +295,10 @@ def unpack_layer(
                     raise UnpackStoppedError(layer.install_target)
                 writer.write(parts, member)
         writer.finish()
+    except _LimitExceededError:
+        raise DeployError(
+            f"{label} unpacks to more than {render_limit(layer)}; refusing to unpack it"
+        ) from None
     except UnsafeMemberError as exc:
         raise DeployError(
             f"{label} has an unsafe member {exc.name!r} ({exc.reason}); refusing to unpack it"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -63,3 +64,11 @@ def compute_layer_entries(layer_dir: Path) -> list[ArchiveEntry]:
         exclude=lambda name: compute_excluded(name, site_dir),
         replace=compute_python_entries(layer_dir, config),
     )
+
+
+def compute_unpacked_size(entries: Iterable[ArchiveEntry]) -> int:
+    """Return the total size of the file entries: what the archive unpacks to, in bytes.
+
+    Published as ``unpacked_size``; deploy refuses an archive whose files add up to more.
+    """
+    return sum(entry.size for entry in entries if entry.kind == "file")

@@ -3,9 +3,10 @@
 Per layer: ``__venvstacks__/env_metadata/<layer name>[-<platform>].json``; for the
 whole run: ``__venvstacks__/venvstacks[-<platform>].json`` listing the layers
 published in that run.  We add ``archive_format``, ``build_tools`` (venvstacks,
-uv and Python versions that made the archive) and ``layer_inputs_hash`` (what
+uv and Python versions that made the archive), ``layer_inputs_hash`` (what
 the layer was built from, so an edited launch module is re-archived even in an
-unversioned layer).
+unversioned layer) and ``unpacked_size`` (the total size of the archive's
+files, which bounds what deploy unpacks).
 """
 
 from __future__ import annotations

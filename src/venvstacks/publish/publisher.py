@@ -26,7 +26,7 @@ from venvstacks.errors import PublishError
 from venvstacks.fs import render_json, write_json
 from venvstacks.hashing import hash_strings
 from venvstacks.lock.status import LayerLockStatus
-from venvstacks.publish.content import compute_layer_entries
+from venvstacks.publish.content import compute_layer_entries, compute_unpacked_size
 from venvstacks.publish.metadata import (
     ARCHIVE_INPUT_FIELDS,
     compute_archive_name,
@@ -157,6 +157,7 @@ def publish_layers(
             and all(previous.get(f) == request.get(f) for f in ARCHIVE_INPUT_FIELDS)
             and archive.is_file()
             and archive.stat().st_size == previous.get("archive_size")
+            and "unpacked_size" in previous  # published before the field existed: add it
         )
         if unchanged and previous is not None:
             planned.append((status, previous, False))
@@ -234,8 +235,9 @@ def _write_archives(
         if settings.progress is not None:
             settings.progress.archive_started(archive.name)
         try:
+            entries = compute_layer_entries(layer_dir)
             write_archive(
-                compute_layer_entries(layer_dir),
+                entries,
                 staged,
                 root_name=metadata["install_target"],
                 archive_format=settings.archive_format,
@@ -244,6 +246,7 @@ def _write_archives(
             )
             metadata["archive_size"] = staged.stat().st_size
             metadata["archive_hashes"] = {"sha256": _sha256(staged)}
+            metadata["unpacked_size"] = compute_unpacked_size(entries)
         except BaseException:
             staged.unlink(missing_ok=True)
             raise
