@@ -6,6 +6,7 @@ into exit codes.  Anything else escaping the library is a bug in venvstacks.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -89,6 +90,22 @@ class BuildError(VenvStacksError):
 
 class LockError(VenvStacksError):
     """A layer could not be locked."""
+
+
+class LockRunError(LockError):
+    """Several layers of one lock run could not be locked: ``errors`` holds each one's error.
+
+    Includes, one per layer, the selected layers that were not attempted because
+    a layer they run on failed.  The message is every error's message, one
+    after the other.
+    """
+
+    def __init__(self, errors: Sequence[VenvStacksError]) -> None:
+        self.errors = tuple(errors)
+        super().__init__(
+            "\n".join(str(error) for error in self.errors),
+            output="\n".join(error.output for error in self.errors if error.output),
+        )
 
 
 class PublishError(VenvStacksError):

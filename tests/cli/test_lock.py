@@ -214,6 +214,63 @@ def test_conflict_names_the_layer_and_keeps_lower_locks(project: Path, python_mi
     assert {p: p.read_bytes() for p in lower} == lower
 
 
+TWO_FAILURES_SPEC = """\
+[[runtimes]]
+name = "cpython-3.11"
+python_implementation = "cpython@3.11"
+requirements = []
+
+[[frameworks]]
+name = "one"
+runtime = "cpython-3.11"
+requirements = ["beta==3.0"]
+
+[[frameworks]]
+name = "two"
+runtime = "cpython-3.11"
+requirements = ["alpha>=2", "beta<2"]
+
+[[frameworks]]
+name = "fine"
+runtime = "cpython-3.11"
+requirements = ["beta==1.0"]
+
+[[applications]]
+name = "app"
+launch_module = "launch/app.py"
+frameworks = ["one"]
+requirements = []
+
+[[applications]]
+name = "other"
+launch_module = "launch/app.py"
+frameworks = ["fine"]
+requirements = ["gamma"]
+"""
+
+
+def test_every_failing_layer_is_reported(project: Path, python_mirror: Path) -> None:
+    """Two layers of one wave fail: both are reported; what runs on them is not attempted."""
+    (project / "venvstacks.toml").write_text(TWO_FAILURES_SPEC)
+    proc = venvstacks(project, "lock", "--python-mirror", str(python_mirror))
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        "error: framework-one: uv could not resolve the layer's requirements:",
+        "error: framework-two: uv could not resolve the layer's requirements:",
+        "error: app-app: not locked, because framework-one could not be locked",
+    ]
+    # Each failure is followed by uv's explanation, indented.
+    one, two, _ = re.split(r"^error: ", proc.stderr, flags=re.MULTILINE)[1:]
+    assert "beta==3.0" in one
+    assert "alpha>=2" in two
+    assert all(line.startswith("  ") for text in (one, two) for line in text.splitlines()[1:])
+    # Layers on the ones that worked are locked all the same.
+    locked = sorted(p.name for p in (project / "requirements").iterdir())
+    assert locked == ["app-other", "cpython-3.11", "framework-fine"]
+
+
 def test_missing_wheels_are_reported_with_a_hint(project: Path, python_mirror: Path) -> None:
     spec = project / "venvstacks.toml"
     spec.write_text(

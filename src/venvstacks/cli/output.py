@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import typer
 
-from venvstacks.errors import BuildError, Problem, SpecError, VenvStacksError
+from venvstacks.errors import BuildError, LockRunError, Problem, SpecError, VenvStacksError
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,10 @@ def run_guarded(output: Output, action: Callable[[], None]) -> None:
             typer.echo(f"error: {problem.render()}", err=True)
         raise typer.Exit(1) from None
     except VenvStacksError as exc:
-        # A failed build step replays what the tool printed; other errors explain
-        # themselves and show tool output only under --verbose.
-        if exc.output and (isinstance(exc, BuildError) or output.verbosity > 0):
-            typer.echo(exc.output.rstrip(), err=True)
-        typer.echo(f"error: {exc}", err=True)
+        for error in exc.errors if isinstance(exc, LockRunError) else (exc,):
+            # A failed build step replays what the tool printed; other errors explain
+            # themselves and show tool output only under --verbose.
+            if error.output and (isinstance(error, BuildError) or output.verbosity > 0):
+                typer.echo(error.output.rstrip(), err=True)
+            typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None

@@ -20,7 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from venvstacks.errors import LockError
+from venvstacks.errors import LockError, LockRunError, VenvStacksError
 from venvstacks.fs import write_text
 from venvstacks.lock.constraints import LockedPin, compute_constraints, render_constraints
 from venvstacks.lock.markers import compute_candidate_versions, compute_marker_environment
@@ -277,6 +277,11 @@ def lock_layers(
     Layers of one wave (see `compute_lock_waves`) are locked in parallel.
     *python_for* returns the interpreter of a runtime layer, installing it if
     needed; it is only called when uv has to resolve, and must be thread-safe.
+
+    A failing layer doesn't stop the others: layers that don't run on a failed
+    one are still locked, layers above it are not attempted.  Then the errors
+    are raised in layer order: a single one as it is, several as a
+    `LockRunError` that also says, per selected layer not attempted, why.
     """
     settings = dict(spec.uv.settings)
     if environ.get("UV_EXCLUDE_NEWER"):
@@ -309,15 +314,49 @@ def lock_layers(
         lock_changed = fresh.inputs.requirements_hash != status.inputs.requirements_hash
         return fresh, LockedLayer(fresh, action, changed), lock_changed
 
+    # Layers that failed (with their error), and those not attempted because a layer
+    # below failed (with an error when they were selected, else None).
+    failed: dict[BuildName, VenvStacksError | None] = {}
+    errored: set[BuildName] = set()
     for wave in compute_lock_waves(spec):
-        with ThreadPoolExecutor(max_workers=min(len(wave), os.cpu_count() or 1)) as pool:
-            futures = [pool.submit(process, layer) for layer in wave]
-            results = [future.result() for future in futures]  # first failure, in spec order
-        for layer, (status, result, lock_changed) in zip(wave, results, strict=True):
+        ready = []
+        for layer in wave:
+            below = [d.build_name for d in spec.graph.dependencies(layer) if d.build_name in failed]
+            if not below:
+                ready.append(layer)
+                continue
+            failed[layer.build_name] = None
+            if layer.build_name in instructions:
+                causes = ", ".join(name for name in below if name in errored)
+                failed[layer.build_name] = LockError(
+                    f"{layer.build_name}: not locked, because {causes} could not be locked"
+                )
+        with ThreadPoolExecutor(max_workers=max(1, min(len(ready), os.cpu_count() or 1))) as pool:
+            futures = [pool.submit(process, layer) for layer in ready]
+        for layer, future in zip(ready, futures, strict=True):
+            error = future.exception()
+            if isinstance(error, VenvStacksError):
+                failed[layer.build_name] = error
+                errored.add(layer.build_name)
+                continue
+            status, result, lock_changed = future.result()  # raises anything unexpected
             statuses[layer.build_name] = status
             if result is not None:
                 locked.append(result)
             if lock_changed:
                 relocked.add(layer.build_name)
+    _raise_failures(failed, order)
     locked.sort(key=lambda result: order[result.status.layer.build_name])
     return StackLock(statuses, tuple(locked))
+
+
+def _raise_failures(
+    failed: Mapping[BuildName, VenvStacksError | None], order: Mapping[BuildName, int]
+) -> None:
+    """Raise the errors of a lock run in layer order: alone when there is one."""
+    errors = [failed[name] for name in sorted(failed, key=order.__getitem__)]
+    reported = [error for error in errors if error is not None]
+    if len(reported) == 1:
+        raise reported[0]
+    if reported:
+        raise LockRunError(reported)
