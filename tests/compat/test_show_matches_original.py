@@ -64,6 +64,12 @@ def test_same_output_as_original(
     # older lock format, so both tools must see an unlocked stack.
     source = (REPO / spec).parent
     copy = tmp_path / "stack"
-    shutil.copytree(source, copy, ignore=shutil.ignore_patterns("requirements", "_*", ".venv"))
+
+    # Build output (`_build`, `_artifacts`) only at the top: `__main__.py` files must stay.
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        top = Path(folder) == source
+        return {n for n in names if n in {"requirements", ".venv"} or (top and n.startswith("_"))}
+
+    shutil.copytree(source, copy, ignore=ignore)
     path = str(copy / Path(spec).name)
     assert show(OURS, path, *args) == show(original, path, *args)
