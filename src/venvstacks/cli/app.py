@@ -15,6 +15,7 @@ import typer
 from venvstacks import __version__
 from venvstacks.cli.build_cmd import build
 from venvstacks.cli.deploy_cmd import deploy
+from venvstacks.cli.keygen_cmd import keygen
 from venvstacks.cli.lock_cmd import lock
 from venvstacks.cli.options import AllowMissing, BuildDir, Include, Json, SpecPath
 from venvstacks.cli.output import Output, run_guarded
@@ -112,6 +113,7 @@ app.command()(build)
 app.command()(publish)
 app.command("local-export")(local_export)
 app.command()(deploy)
+app.command()(keygen)
 app.add_typer(python_app)
 
 

@@ -27,6 +27,7 @@ from venvstacks.fs import render_json, write_json
 from venvstacks.hashing import hash_strings
 from venvstacks.lock.status import LayerLockStatus
 from venvstacks.publish.content import compute_layer_entries
+from venvstacks.publish.manifest import add_metadata_hash, write_manifest
 from venvstacks.publish.metadata import (
     ARCHIVE_INPUT_FIELDS,
     compute_archive_name,
@@ -36,6 +37,7 @@ from venvstacks.publish.metadata import (
     compute_manifest_path,
     compute_tag,
 )
+from venvstacks.signing import SecretKey
 from venvstacks.spec.load import StackSpec
 from venvstacks.spec.naming import BuildName, LayerKind
 
@@ -124,8 +126,12 @@ def publish_layers(
     tools: Mapping[str, str],
     environ: Mapping[str, str] = os.environ,
     progress: ArchiveProgress | None = None,
+    sign_key: SecretKey | None = None,
 ) -> PublishedStack:
-    """Archive the *selected* built layers into *output_dir* (see the module docstring)."""
+    """Archive the *selected* built layers into *output_dir* (see the module docstring).
+
+    With *sign_key*, the manifest gets a detached minisign signature beside it.
+    """
     host = compute_host_platform()
     tag = compute_tag(host.value, tag_outputs)
     windows = host.value.startswith("win")
@@ -182,13 +188,15 @@ def publish_layers(
         PublishedLayer(status.layer.build_name, status.layer.kind, metadata, rebuilt)
         for status, metadata, rebuilt in planned
     ]
-    manifest = compute_manifest([p.metadata for p in layers], [p.kind for p in layers])
+    manifest = compute_manifest(
+        [add_metadata_hash(p.metadata) for p in layers], [p.kind for p in layers]
+    )
     if not dry_run:
         for published in layers:
             if not published.rebuilt:  # rebuilt layers' metadata was written with the archive
                 path = compute_layer_metadata_path(output_dir, published.build_name, tag)
                 write_json(path, published.metadata)
-        write_json(manifest_path, manifest)  # last: it lists only complete layers
+        write_manifest(manifest_path, manifest, sign_key)  # last: it lists only complete layers
     return PublishedStack(output_dir, manifest_path, manifest, tuple(layers), dry_run)
 
 
