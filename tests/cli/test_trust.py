@@ -23,9 +23,11 @@ from typing import Any
 import minisign
 import pytest
 import zstandard
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
 
 from tests.cli.test_build import launch
-from tests.cli.test_publish import APP_OUTPUT, make_project, manifest_layers, run_ok
+from tests.cli.test_publish import APP_OUTPUT, PLATFORM, make_project, manifest_layers, run_ok
 
 pytestmark = pytest.mark.slow
 
@@ -249,3 +251,97 @@ def test_a_bad_sign_key_fails_before_publishing(project: Path, tmp_path: Path) -
     proc = cli("publish", "-o", "never", "--sign-key", bad, project / "venvstacks.toml")
     assert (proc.returncode, proc.stderr) == (1, f"error: {bad}: not a minisign secret key\n")
     assert not (project / "never").exists()
+
+
+def archive_member(archive: Path, suffix: str) -> bytes:
+    with (
+        archive.open("rb") as stream,
+        zstandard.ZstdDecompressor().stream_reader(stream) as plain,
+        tarfile.open(fileobj=plain, mode="r|") as tar,
+    ):
+        for member in tar:
+            if member.name.endswith(suffix):
+                extracted = tar.extractfile(member)
+                assert extracted is not None
+                return extracted.read()
+    raise AssertionError(f"{archive}: no member ending in {suffix}")
+
+
+def own_locked_packages(project: Path, layer: str) -> set[str]:
+    """Return the layer's own packages, from its per-platform lock view."""
+    group = layer.replace(".", "_")
+    view = project / f"requirements/{layer}/requirements-{group}-{PLATFORM}.txt"
+    return {
+        line.split(" ")[0].replace("==", "@")
+        for line in view.read_text().splitlines()
+        if line and not line.startswith(("#", " "))
+    }
+
+
+@pytest.mark.parametrize("layer", ["cpython-3.11", "framework-base", "framework-upper", "app-app"])
+def test_sboms_validate_and_list_exactly_the_locked_packages(
+    project: Path, signed: Path, layer: str
+) -> None:
+    metadata = load_json(signed / f"__venvstacks__/env_metadata/{layer}.json")
+    published = (signed / metadata["sbom_name"]).read_text()
+    assert hashlib.sha256(published.encode()).hexdigest() == metadata["sbom_hashes"]["sha256"]
+    archive = signed / metadata["archive_name"]
+    assert archive_member(archive, "share/venv/metadata/venvstacks_sbom.cdx.json").decode() == published  # fmt: skip
+    errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str(published, all_errors=True)
+    assert errors is None, errors
+    sbom = json.loads(published)
+    assert sbom["metadata"]["component"]["name"] == metadata["install_target"]
+    libraries = {
+        f"{c['name']}@{c['version']}": c for c in sbom["components"] if c["type"] == "library"
+    }
+    assert set(libraries) == own_locked_packages(project, layer)
+    for name, component in libraries.items():
+        assert component["purl"] == f"pkg:pypi/{name}"
+        [reference] = component["externalReferences"]
+        assert reference["type"] == "distribution"
+        assert reference["hashes"][0]["alg"] == "SHA-256"
+    interpreters = [c for c in sbom["components"] if c["name"] == "cpython"]
+    if layer == "cpython-3.11":
+        [interpreter] = interpreters
+        assert interpreter["version"].startswith("3.11.")
+        assert interpreter["purl"] == f"pkg:generic/cpython@{interpreter['version']}"
+    else:
+        assert interpreters == []
+
+
+def test_the_file_manifest_lists_every_archived_path(signed: Path) -> None:
+    metadata = load_json(signed / "__venvstacks__/env_metadata/app-app.json")
+    archive = signed / metadata["archive_name"]
+    text = archive_member(archive, "share/venv/metadata/venvstacks_files.json")
+    assert hashlib.sha256(text).hexdigest() == metadata["file_manifest_hashes"]["sha256"]
+    records = {r["path"]: r for r in json.loads(text)["files"]}
+    with (
+        archive.open("rb") as stream,
+        zstandard.ZstdDecompressor().stream_reader(stream) as plain,
+        tarfile.open(fileobj=plain, mode="r|") as tar,
+    ):
+        for member in tar:
+            path = member.name.partition("/")[2]
+            if not path or path == "share/venv/metadata/venvstacks_files.json":
+                continue
+            record = records.pop(path)
+            kind = "folder" if member.isdir() else "symlink" if member.issym() else "file"
+            assert record["kind"] == kind, path
+            if kind == "file" and not record.get("rendered"):
+                extracted = tar.extractfile(member)
+                assert extracted is not None
+                data = extracted.read()
+                assert (record["size"], record["sha256"]) == (
+                    len(data),
+                    hashlib.sha256(data).hexdigest(),
+                )
+    # Left: what postinstall.py writes on the target, listed but not archived.
+    assert records == {
+        "pyvenv.cfg": {"kind": "file", "mode": "0644", "path": "pyvenv.cfg", "rendered": True},
+        "lib/python3.11/site-packages/sitecustomize.py": {
+            "kind": "file",
+            "mode": "0644",
+            "path": "lib/python3.11/site-packages/sitecustomize.py",
+            "rendered": True,
+        },
+    }
