@@ -345,3 +345,65 @@ def test_the_file_manifest_lists_every_archived_path(signed: Path) -> None:
             "rendered": True,
         },
     }
+
+
+def test_verify_finds_each_change_and_repair_restores_the_layer(
+    signed: Path, keys: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "layers"
+    assert cli("deploy", signed, "--target", target).returncode == 0
+    app = target / "app-app"
+    assert launch(app) == APP_OUTPUT  # the interpreter may write bytecode: not a finding
+    fresh = cli("verify", target)
+    assert (fresh.returncode, fresh.stderr) == (0, "")
+    assert fresh.stdout == (
+        f"Verified {target}:\n"
+        "  app-app            ok\n"
+        "  cpython-3.11       ok\n"
+        "  framework-base     ok\n"
+        "  framework-upper@1  ok\n"
+    )
+
+    site = app / "lib/python3.11/site-packages"
+    launch_module = site / "app.py"
+    launch_module.write_text(launch_module.read_text() + "print('tampered')\n")
+    (target / "framework-base/share/venv/metadata/venvstacks_layer.json").unlink()
+    (site / "extra.py").write_text("")
+    (site / "intruder").mkdir()
+    (site / "intruder/payload.py").write_text("")
+    (app / "pyvenv.cfg").unlink()
+
+    changed = cli("verify", target)
+    assert (changed.returncode, changed.stderr) == (1, "")
+    assert changed.stdout == (
+        f"Verified {target}:\n"
+        "  app-app            1 modified, 1 missing, 2 unexpected\n"
+        "    modified: lib/python3.11/site-packages/app.py\n"
+        "    missing: pyvenv.cfg\n"
+        "    unexpected: lib/python3.11/site-packages/extra.py\n"
+        "    unexpected: lib/python3.11/site-packages/intruder\n"
+        "  cpython-3.11       ok\n"
+        "  framework-base     1 missing\n"
+        "    missing: share/venv/metadata/venvstacks_layer.json\n"
+        "  framework-upper@1  ok\n"
+    )
+    report = json.loads(cli("verify", target, "--json").stdout)
+    assert report["ok"] is False
+    assert [layer["ok"] for layer in report["layers"]] == [False, True, False, True]
+
+    repaired = cli("verify", target, "--repair", signed, "--trusted-key", keys / "release.pub")
+    assert (repaired.returncode, repaired.stderr) == (0, "")
+    assert repaired.stdout.startswith("Repaired: framework-base, app-app\n")
+    assert cli("verify", target).returncode == 0
+    assert not (site / "extra.py").exists()
+    assert "tampered" not in launch_module.read_text()
+    assert launch(app) == APP_OUTPUT
+
+
+def test_verify_needs_a_deployment(tmp_path: Path) -> None:
+    proc = cli("verify", tmp_path)
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr == (
+        f"error: {tmp_path}: no deployment here (no .venvstacks-deploy.json); pass a folder "
+        "'venvstacks deploy' wrote to\n"
+    )

@@ -19,6 +19,8 @@ detail.
 """
 
 from venvstacks.deploy.deployment import DeployedApp, DeployResult, deploy_layers
+from venvstacks.deploy.integrity import LayerCheck
+from venvstacks.deploy.repair import DeploymentCheck, verify_deployment
 from venvstacks.errors import DeployError
 from venvstacks.signing import PublicKey, SigningError, load_public_key
 
@@ -26,8 +28,11 @@ __all__ = [
     "DeployError",
     "DeployResult",
     "DeployedApp",
+    "DeploymentCheck",
+    "LayerCheck",
     "PublicKey",
     "SigningError",
     "deploy_layers",
     "load_public_key",
+    "verify_deployment",
 ]
