@@ -49,8 +49,15 @@ def build(
         bool,
         typer.Option(
             "--lock-if-needed/--no-lock-if-needed",
-            "--lock",
-            help="Lock layers whose lock is missing or out of date before building ('--lock' is a deprecated alias).",
+            help="Lock layers whose lock is missing or out of date before building.",
+        ),
+    ] = False,
+    lock: Annotated[
+        bool,
+        typer.Option(
+            "--lock/--no-lock",
+            help="Deprecated alias of --lock-if-needed (as in venvstacks 0.8, --no-lock "
+            "does not cancel --lock-if-needed).",
         ),
     ] = False,
     reset_lock: ResetLock = None,
@@ -79,7 +86,8 @@ def build(
         bool | None,
         typer.Option(
             "--include-dependencies/--no-include-dependencies",
-            help="Shorthand for --lock-dependencies.",
+            help="Set --lock-dependencies, --build-dependencies and --publish-dependencies "
+            "at once (overriding them).",
             show_default=False,
         ),
     ] = None,
@@ -118,7 +126,8 @@ def build(
     options = BuildOptions(
         include=tuple(include or ()),
         allow_missing=allow_missing,
-        lock_if_needed=lock_if_needed,
+        # 0.8 keeps --lock as a soft-deprecated alias: no warning, and --no-lock is a no-op.
+        lock_if_needed=lock_if_needed or lock,
         reset_lock=tuple(reset_lock or ()),
         build=build,
         build_dependencies=build_dependencies,
@@ -155,7 +164,9 @@ def build(
                     PublishOptions(
                         include=options.include,
                         allow_missing=allow_missing,
-                        publish_dependencies=publish_dependencies or bool(include_dependencies),
+                        publish_dependencies=publish_dependencies
+                        if include_dependencies is None
+                        else include_dependencies,
                         publish_derived=publish_derived,
                         build_dir=build_dir,
                         output_dir=output_dir,

@@ -11,9 +11,10 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from venvstacks.archives import ARCHIVE_FORMATS, ArchiveFormat
-from venvstacks.cli.options import AllowMissing, BuildDir, Json, SpecPath
+from venvstacks.cli.options import AllowMissing, BuildDir, Json, Show, ShowOnly, SpecPath
 from venvstacks.cli.output import Output, run_guarded
-from venvstacks.pipeline import PublishOptions, export_stack, publish_stack
+from venvstacks.cli.render import print_status
+from venvstacks.pipeline import PublishOptions, export_stack, plan_publish, publish_stack
 from venvstacks.publish.publisher import PublishedStack
 
 Include = Annotated[
@@ -66,6 +67,11 @@ PublishDerived = Annotated[
 ]
 
 
+# The heading lines of dry runs, as venvstacks 0.8 prints them (CI jobs look for them).
+DRY_RUN_HEADING = "Archive creation skipped, reporting publishing request details:"
+EXPORT_DRY_RUN_HEADING = "Environment export skipped, reporting local export request details:"
+
+
 def parse_format(value: str | None) -> ArchiveFormat | None:
     """Check a ``--format`` value."""
     if value is None:
@@ -116,7 +122,7 @@ def report_publication(output: Output, published: PublishedStack, *, json_output
     if output.verbosity < 0:
         return
     if published.dry_run:
-        typer.echo("Dry run: this is what would be published:")
+        typer.echo(DRY_RUN_HEADING)
         typer.echo(json.dumps(published.manifest, indent=2, sort_keys=True))
         typer.echo(f"Target folder: {published.output_dir}")
         return
@@ -147,6 +153,8 @@ def publish(
     ] = False,
     publish_dependencies: PublishDependencies = False,
     publish_derived: PublishDerived = False,
+    show: Show = False,
+    show_only: ShowOnly = False,
     json_output: Json = False,
 ) -> None:
     """Publish built layers as reproducible archives with their metadata.
@@ -154,7 +162,9 @@ def publish(
     Each layer becomes one archive named after its deployed folder; metadata goes
     to __venvstacks__/ in the output folder.  Layers whose inputs are unchanged
     since the last publication to that folder are not archived again.  The same
-    built layers always give byte-identical archives.
+    built layers always give byte-identical archives.  --dry-run needs only the
+    locks.  --json implies --show-only unless --show is given; with --show it
+    prints the manifest as JSON.
     """
     output: Output = ctx.obj
     options = PublishOptions(
@@ -169,12 +179,34 @@ def publish(
         force=force,
         dry_run=dry_run,
     )
-    run_guarded(
-        output,
-        lambda: report_publication(
-            output, publish_stack(spec_path, options), json_output=json_output
-        ),
-    )
+    show_only = show_only or (json_output and not show)
+
+    def action() -> None:
+        if _show_plan(
+            output, spec_path, options, show=show, show_only=show_only, json_output=json_output
+        ):
+            return
+        report_publication(output, publish_stack(spec_path, options), json_output=json_output)
+
+    run_guarded(output, action)
+
+
+def _show_plan(
+    output: Output,
+    spec_path: Path,
+    options: PublishOptions,
+    *,
+    show: bool,
+    show_only: bool,
+    json_output: bool,
+) -> bool:
+    """Print the selection for --show/--show-only; return whether to stop there."""
+    # With --json --show, one document: the manifest, printed after the run.
+    if show_only or (show and not json_output):
+        plan = plan_publish(spec_path, options)
+        output.warn_loaded(plan.spec.warnings, plan.unmatched_patterns)
+        print_status(plan, json_output=json_output, with_dependencies=False)
+    return show_only
 
 
 def local_export(
@@ -193,6 +225,8 @@ def local_export(
     ] = False,
     publish_dependencies: PublishDependencies = False,
     publish_derived: PublishDerived = False,
+    show: Show = False,
+    show_only: ShowOnly = False,
     json_output: Json = False,
 ) -> None:
     """Copy built layers into a local folder, ready to run.
@@ -200,6 +234,8 @@ def local_export(
     The folder gets what archives would hold, one folder per layer under its
     deployed name (files hard-linked from the build folder where possible), then
     each layer's postinstall.py is run there.  Metadata goes to __venvstacks__/.
+    --dry-run needs only the locks.  --json implies --show-only unless --show is
+    given; with --show it prints the export manifest as JSON.
     """
     output: Output = ctx.obj
     options = PublishOptions(
@@ -213,12 +249,18 @@ def local_export(
         dry_run=dry_run,
     )
 
+    show_only = show_only or (json_output and not show)
+
     def action() -> None:
+        if _show_plan(
+            output, spec_path, options, show=show, show_only=show_only, json_output=json_output
+        ):
+            return
         exported = export_stack(spec_path, options)
         if json_output:
             typer.echo(json.dumps(exported.manifest, indent=2, sort_keys=True))
         elif exported.dry_run and output.verbosity >= 0:
-            typer.echo("Dry run: this is what would be exported:")
+            typer.echo(EXPORT_DRY_RUN_HEADING)
             typer.echo(json.dumps(exported.manifest, indent=2, sort_keys=True))
             typer.echo(f"Target folder: {exported.output_dir}")
         elif output.verbosity >= 0:
