@@ -101,8 +101,9 @@ REJECTED_08 = {
     "local-export": ("--lock", "--build", "--publish", "--clean", "--tag-outputs"),
 }
 
-GROUP = get_command(app)
-assert isinstance(GROUP, TyperGroup)
+_COMMAND = get_command(app)
+assert isinstance(_COMMAND, TyperGroup)
+GROUP: TyperGroup = _COMMAND
 
 
 def find_option(command: Any, name: str) -> TyperOption:
