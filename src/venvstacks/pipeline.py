@@ -327,10 +327,22 @@ def _lock_options(options: BuildOptions) -> LockOptions:
     )
 
 
-def plan_build(spec_path: Path, options: BuildOptions) -> StackStatus:
-    """Describe what ``venvstacks build`` would do (``--show``), without doing it."""
+def plan_build(
+    spec_path: Path, options: BuildOptions, publish: PublishOptions | None = None
+) -> StackStatus:
+    """Describe what ``venvstacks build`` would do (``--show``), without doing it.
+
+    With *publish* (``build --publish``), the layers it publishes also get the
+    operation ``publish``.
+    """
     spec = load_stack_spec(spec_path)
     selection, operations = compute_build_operations(spec, options)
+    if publish is not None:
+        host = compute_host_platform()
+        published = set(compute_publish_selection(spec, publish))
+        for layer in selection.layers:
+            if layer.build_name in published and host in layer.platforms:
+                operations[layer.build_name] += ("publish",)
     locks = compute_stack_lock_status(spec)
     layers = tuple(
         _layer_status(layer, locks, operations=operations[layer.build_name])

@@ -168,3 +168,22 @@ def test_include_dependencies_overrides_the_dependency_options(
     assert operations(
         "--no-include-dependencies", "--lock-dependencies", "--build-dependencies"
     ) == (operations())
+
+
+def test_build_show_lists_what_publish_publishes(run: Callable[..., tuple[int, str, str]]) -> None:
+    code, out, _ = run("build", "--show-only", "--publish", "--include", "app-scipy-import")
+    assert code == 0
+    assert out.splitlines()[1:] == [
+        "├── Runtimes",
+        "│   └── cpython-3.11 (build-if-needed)",
+        "├── Frameworks",
+        "│   └── framework-scipy (build-if-needed)",
+        "└── Applications",
+        "    └── app-scipy-import (build, publish)",
+    ]
+    code, out, _ = run(
+        "build", "--json", "--publish", "--include-dependencies", "--include", "app-scipy-import"
+    )
+    assert [layer["selected_operations"] for layer in json.loads(out)["runtimes"]] == [
+        ["build", "publish"]
+    ]

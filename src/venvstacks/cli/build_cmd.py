@@ -141,12 +141,25 @@ def build(
         python_mirror=python_mirror,
     )
 
+    publish_options = PublishOptions(
+        include=options.include,
+        allow_missing=allow_missing,
+        publish_dependencies=publish_dependencies
+        if include_dependencies is None
+        else include_dependencies,
+        publish_derived=publish_derived,
+        build_dir=build_dir,
+        output_dir=output_dir,
+        archive_format=parse_format(archive_format),
+        tag_outputs=tag_outputs,
+        force=clean,  # a clean build is archived again
+    )
     show_only = show_only or (json_output and not show)
 
     def action() -> None:
         # With --json, one document: the plan (--show-only), or the status after building.
         if show_only or (show and not json_output):
-            plan = plan_build(spec_path, options)
+            plan = plan_build(spec_path, options, publish_options if publish else None)
             print_status(plan, json_output=json_output, with_dependencies=False)
             if show_only:
                 return
@@ -159,23 +172,7 @@ def build(
         output.warn_loaded(result.spec.warnings, result.unmatched_patterns)
         if publish:
             with ArchiveBars(output, json_output=json_output) as bars:
-                published = publish_stack(
-                    spec_path,
-                    PublishOptions(
-                        include=options.include,
-                        allow_missing=allow_missing,
-                        publish_dependencies=publish_dependencies
-                        if include_dependencies is None
-                        else include_dependencies,
-                        publish_derived=publish_derived,
-                        build_dir=build_dir,
-                        output_dir=output_dir,
-                        archive_format=parse_format(archive_format),
-                        tag_outputs=tag_outputs,
-                        force=clean,  # a clean build is archived again
-                    ),
-                    bars,
-                )
+                published = publish_stack(spec_path, publish_options, bars)
             report_publication(output, published, json_output=json_output)
         elif json_output:  # the plan again, now showing the new locks
             print_status(plan_build(spec_path, options), json_output=True, with_dependencies=False)
