@@ -307,6 +307,24 @@ def test_tagged_output_names(project: Path) -> None:
     assert_claims_hold(out)
 
 
+def test_build_publish_publishes_what_it_built(project: Path, python_mirror: Path) -> None:
+    args = (
+        "build", "--python-mirror", str(python_mirror), "--publish", "--include", "app-*",
+        "--format", "tar.gz", "--tag-outputs", "--output-dir", "built-and-published",
+    )  # fmt: skip
+    plan = run_ok(project, *args, "--show-only")
+    assert [line.strip("│├└─ ") for line in plan.stdout.splitlines() if "(" in line] == [
+        "cpython-3.11 (build-if-needed)",
+        "framework-base (build-if-needed)",
+        "framework-upper -> framework-upper@1 (build-if-needed)",
+        "app-app (build, publish)",
+    ]
+    proc = run_ok(project, *args)
+    assert proc.stdout.count(": up to date (") == 4
+    assert archive_states(proc) == [f"app-app-{PLATFORM}-1.tar.gz  (archived)"]
+    assert_claims_hold(project / "built-and-published")
+
+
 def test_dry_run_writes_nothing(project: Path, published: Path) -> None:
     proc = publish(project, "dry", "--format", "tar.gz", "--dry-run", *SMALL_LAYERS)
     assert not (project / "dry").exists()
