@@ -424,6 +424,18 @@ def compute_publish_selection(spec: StackSpec, options: PublishOptions) -> list[
     return [layer.build_name for layer in spec.graph if layer.build_name in chosen]
 
 
+def load_publish_selection(
+    spec_path: Path, options: PublishOptions
+) -> tuple[StackSpec, LayerSelection]:
+    """Load a stack and select the layers ``publish`` or ``local-export`` works on.
+
+    Reads only the spec: the CLI uses it to report the spec's warnings and the
+    ``--include`` patterns that matched nothing (with ``--allow-missing``).
+    """
+    spec = load_stack_spec(spec_path)
+    return spec, _select_for_publication(spec, options)[0]
+
+
 def plan_publish(spec_path: Path, options: PublishOptions) -> StackStatus:
     """Describe what ``publish`` or ``local-export`` would do (``--show``), without doing it.
 

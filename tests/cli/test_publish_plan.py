@@ -187,3 +187,16 @@ def test_build_show_lists_what_publish_publishes(run: Callable[..., tuple[int, s
     assert [layer["selected_operations"] for layer in json.loads(out)["runtimes"]] == [
         ["build", "publish"]
     ]
+
+
+@pytest.mark.parametrize("command", ["publish", "local-export"])
+def test_unmatched_pattern_is_a_warning_with_allow_missing(
+    command: str, run: Callable[..., tuple[int, str, str]]
+) -> None:
+    code, _, err = run(
+        command, "--dry-run", "--include", "cpython-*", "--include", "nope", "--allow-missing"
+    )
+    assert (code, err) == (0, "warning: no layers match 'nope'\n")
+    code, _, err = run(command, "--dry-run", "--include", "nope")
+    assert code == 1
+    assert err.startswith("error: no layers match 'nope' (layers are: cpython-3.11, ")

@@ -14,7 +14,13 @@ from venvstacks.archives import ARCHIVE_FORMATS, ArchiveFormat
 from venvstacks.cli.options import AllowMissing, BuildDir, Json, Show, ShowOnly, SpecPath
 from venvstacks.cli.output import Output, run_guarded
 from venvstacks.cli.render import print_status
-from venvstacks.pipeline import PublishOptions, export_stack, plan_publish, publish_stack
+from venvstacks.pipeline import (
+    PublishOptions,
+    export_stack,
+    load_publish_selection,
+    plan_publish,
+    publish_stack,
+)
 from venvstacks.publish.publisher import PublishedStack
 
 Include = Annotated[
@@ -182,7 +188,7 @@ def publish(
     show_only = show_only or (json_output and not show)
 
     def action() -> None:
-        if _show_plan(
+        if _warn_and_show(
             output, spec_path, options, show=show, show_only=show_only, json_output=json_output
         ):
             return
@@ -191,7 +197,7 @@ def publish(
     run_guarded(output, action)
 
 
-def _show_plan(
+def _warn_and_show(
     output: Output,
     spec_path: Path,
     options: PublishOptions,
@@ -200,12 +206,18 @@ def _show_plan(
     show_only: bool,
     json_output: bool,
 ) -> bool:
-    """Print the selection for --show/--show-only; return whether to stop there."""
+    """Print warnings and the --show/--show-only selection; return whether to stop there.
+
+    Warnings are the spec's and the --include patterns that matched nothing.
+    """
     # With --json --show, one document: the manifest, printed after the run.
     if show_only or (show and not json_output):
         plan = plan_publish(spec_path, options)
         output.warn_loaded(plan.spec.warnings, plan.unmatched_patterns)
         print_status(plan, json_output=json_output, with_dependencies=False)
+    else:
+        spec, selection = load_publish_selection(spec_path, options)
+        output.warn_loaded(spec.warnings, selection.unmatched)
     return show_only
 
 
@@ -252,7 +264,7 @@ def local_export(
     show_only = show_only or (json_output and not show)
 
     def action() -> None:
-        if _show_plan(
+        if _warn_and_show(
             output, spec_path, options, show=show, show_only=show_only, json_output=json_output
         ):
             return
