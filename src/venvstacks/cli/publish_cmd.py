@@ -154,7 +154,8 @@ def publish(
     dry_run: Annotated[
         bool,
         typer.Option(
-            "--dry-run/--no-dry-run", help="Print what would be published; write nothing."
+            "--dry-run/--no-dry-run",
+            help="Print what would be published (needs only the locks); write nothing.",
         ),
     ] = False,
     publish_dependencies: PublishDependencies = False,
@@ -233,7 +234,10 @@ def local_export(
     ] = False,
     dry_run: Annotated[
         bool,
-        typer.Option("--dry-run/--no-dry-run", help="Print what would be exported; write nothing."),
+        typer.Option(
+            "--dry-run/--no-dry-run",
+            help="Print what would be exported (needs only the locks); write nothing.",
+        ),
     ] = False,
     publish_dependencies: PublishDependencies = False,
     publish_derived: PublishDerived = False,
