@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -31,7 +32,9 @@ from venvstacks.cli.publish_cmd import (
     OutputDir,
     PublishDependencies,
     PublishDerived,
+    SignKey,
     TagOutputs,
+    load_sign_key,
     parse_format,
     report_publication,
 )
@@ -109,6 +112,7 @@ def build(
     tag_outputs: TagOutputs = False,
     publish_dependencies: PublishDependencies = False,
     publish_derived: PublishDerived = False,
+    sign_key: SignKey = None,
     show: Show = False,
     show_only: ShowOnly = False,
     json_output: Json = False,
@@ -157,6 +161,7 @@ def build(
     show_only = show_only or (json_output and not show)
 
     def action() -> None:
+        key = load_sign_key(sign_key) if publish else None
         # With --json, one document: the plan (--show-only), or the status after building.
         if show_only or (show and not json_output):
             plan = plan_build(spec_path, options, publish_options if publish else None)
@@ -172,7 +177,9 @@ def build(
         output.warn_loaded(result.spec.warnings, result.unmatched_patterns)
         if publish:
             with ArchiveBars(output, json_output=json_output) as bars:
-                published = publish_stack(spec_path, publish_options, bars)
+                published = publish_stack(
+                    spec_path, dataclasses.replace(publish_options, sign_key=key), bars
+                )
             report_publication(output, published, json_output=json_output)
         elif json_output:  # the plan again, now showing the new locks
             print_status(plan_build(spec_path, options), json_output=True, with_dependencies=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +23,7 @@ from venvstacks.pipeline import (
     publish_stack,
 )
 from venvstacks.publish.publisher import PublishedStack
+from venvstacks.signing import SecretKey, load_secret_key
 
 Include = Annotated[
     list[str] | None,
@@ -71,6 +73,24 @@ PublishDerived = Annotated[
         help="With --include, also publish the layers that run on the included ones.",
     ),
 ]
+SIGN_KEY_ENV_VAR = "VENVSTACKS_SIGN_KEY"
+SignKey = Annotated[
+    Path | None,
+    typer.Option(
+        "--sign-key",
+        metavar="FILE",
+        envvar=SIGN_KEY_ENV_VAR,
+        show_envvar=True,
+        help="Sign each manifest written with this secret key ('venvstacks keygen' makes one; "
+        "minisign keys without a password work too): writes <manifest>.minisig beside it.",
+        show_default=False,
+    ),
+]
+
+
+def load_sign_key(path: Path | None) -> SecretKey | None:
+    """Read the ``--sign-key`` file (before any work, so a bad key fails at once)."""
+    return load_secret_key(path) if path is not None else None
 
 
 # The heading lines of dry runs, as venvstacks 0.8 prints them (CI jobs look for them).
@@ -163,6 +183,7 @@ def publish(
     show: Show = False,
     show_only: ShowOnly = False,
     json_output: Json = False,
+    sign_key: SignKey = None,
 ) -> None:
     """Publish built layers as reproducible archives with their metadata.
 
@@ -189,11 +210,13 @@ def publish(
     show_only = show_only or (json_output and not show)
 
     def action() -> None:
+        key = None if show_only else load_sign_key(sign_key)  # a bad key fails before any work
         if _warn_and_show(
             output, spec_path, options, show=show, show_only=show_only, json_output=json_output
         ):
             return
-        report_publication(output, publish_stack(spec_path, options), json_output=json_output)
+        signed = replace(options, sign_key=key)
+        report_publication(output, publish_stack(spec_path, signed), json_output=json_output)
 
     run_guarded(output, action)
 

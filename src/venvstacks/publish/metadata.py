@@ -38,12 +38,16 @@ ARCHIVE_INPUT_FIELDS = (
 )
 # Fields only an archive, or the build it is made from, can give: a dry run, which
 # needs neither, leaves them out (0.8 left out `archive_size` and `archive_hashes`).
+# `layer_metadata_hashes` (manifest entries only) hashes the metadata file a real run writes.
 ARCHIVE_ONLY_FIELDS = (
     "archive_size",
     "archive_hashes",
     "unpacked_size",
     "build_tools",
     "layer_inputs_hash",
+    "file_manifest_hashes",
+    "sbom_hashes",
+    "layer_metadata_hashes",
 )
 
 

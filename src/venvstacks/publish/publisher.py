@@ -23,10 +23,15 @@ from venvstacks.archives import ArchiveFormat, write_archive
 from venvstacks.builder.stack import compute_host_platform
 from venvstacks.builder.stamp import compute_stamp_path, load_stamp
 from venvstacks.errors import PublishError
-from venvstacks.fs import render_json, write_json
+from venvstacks.fs import render_json, write_json, write_text
 from venvstacks.hashing import hash_strings
 from venvstacks.lock.status import LayerLockStatus
-from venvstacks.publish.content import compute_layer_entries
+from venvstacks.publish.content import (
+    compute_content_fields,
+    compute_layer_entries,
+    load_layer_config,
+)
+from venvstacks.publish.manifest import add_metadata_hash, write_manifest
 from venvstacks.publish.metadata import (
     compute_archive_request,
     compute_dry_run_request,
@@ -35,8 +40,11 @@ from venvstacks.publish.metadata import (
     compute_manifest_path,
     compute_tag,
 )
+from venvstacks.publish.sbom import compute_layer_sbom, compute_sbom_path
+from venvstacks.signing import SecretKey
 from venvstacks.spec.load import StackSpec
 from venvstacks.spec.naming import BuildName, LayerKind
+from venvstacks.spec.platforms import TargetPlatform
 
 
 @dataclass(frozen=True)
@@ -143,8 +151,12 @@ def publish_layers(
     tools: Mapping[str, str],
     environ: Mapping[str, str] = os.environ,
     progress: ArchiveProgress | None = None,
+    sign_key: SecretKey | None = None,
 ) -> PublishedStack:
-    """Archive the *selected* built layers into *output_dir* (see the module docstring)."""
+    """Archive the *selected* built layers into *output_dir* (see the module docstring).
+
+    With *sign_key*, the manifest gets a detached minisign signature beside it.
+    """
     host = compute_host_platform()
     tag = compute_tag(host.value, tag_outputs)
     planned: list[tuple[LayerLockStatus, dict[str, Any], bool]] = []
@@ -168,6 +180,9 @@ def publish_layers(
             previous_archive_size=_file_size(output_dir, previous),
             force=force,
         )
+        if rebuild:  # named before the archive is written, so a dry run shows it too
+            sbom_path = compute_sbom_path(output_dir, layer.build_name, tag)
+            metadata["sbom_name"] = sbom_path.relative_to(output_dir).as_posix()
         planned.append(
             (status, compute_dry_run_request(metadata) if dry_run else metadata, rebuild)
         )
@@ -179,19 +194,23 @@ def publish_layers(
             build_dir,
             output_dir,
             manifest_path,
-            _ArchiveSettings(archive_format, tag, dict(tools), environ, progress),
+            _ArchiveSettings(host, archive_format, tag, dict(tools), environ, progress),
         )
     layers = [
         PublishedLayer(status.layer.build_name, status.layer.kind, metadata, rebuilt)
         for status, metadata, rebuilt in planned
     ]
-    manifest = compute_manifest([p.metadata for p in layers], [p.kind for p in layers])
+    # A dry run's metadata is not the file a real run writes: no hash of it.
+    manifest = compute_manifest(
+        [p.metadata if dry_run else add_metadata_hash(p.metadata) for p in layers],
+        [p.kind for p in layers],
+    )
     if not dry_run:
         for published in layers:
             if not published.rebuilt:  # rebuilt layers' metadata was written with the archive
                 path = compute_layer_metadata_path(output_dir, published.build_name, tag)
                 write_json(path, published.metadata)
-        write_json(manifest_path, manifest)  # last: it lists only complete layers
+        write_manifest(manifest_path, manifest, sign_key)  # last: it lists only complete layers
     return PublishedStack(output_dir, manifest_path, manifest, tuple(layers), dry_run)
 
 
@@ -207,6 +226,7 @@ class ArchiveProgress(Protocol):
 
 @dataclass(frozen=True)
 class _ArchiveSettings:
+    platform: TargetPlatform
     archive_format: ArchiveFormat
     tag: str
     tools: Mapping[str, str]
@@ -236,9 +256,13 @@ def _write_archives(
         staged = archive.with_name(f".{archive.name}.staged")
         if settings.progress is not None:
             settings.progress.archive_started(archive.name)
+        sbom = compute_layer_sbom(
+            status, settings.platform, load_layer_config(layer_dir)["py_version"]
+        )
+        entries = compute_layer_entries(layer_dir, sbom)
         try:
             write_archive(
-                compute_layer_entries(layer_dir),
+                entries,
                 staged,
                 root_name=metadata["install_target"],
                 archive_format=settings.archive_format,
@@ -252,8 +276,11 @@ def _write_archives(
             raise
         metadata["build_tools"] = dict(settings.tools)
         path = compute_layer_metadata_path(output_dir, status.layer.build_name, settings.tag)
+        sbom_path = compute_sbom_path(output_dir, status.layer.build_name, settings.tag)
+        metadata.update(compute_content_fields(entries, sbom, sbom_path.relative_to(output_dir)))
         path.unlink(missing_ok=True)
         staged.replace(archive)
+        write_text(sbom_path, sbom)
         write_json(path, metadata)
         if settings.progress is not None:
             settings.progress.archive_finished(archive.name)
