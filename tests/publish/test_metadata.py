@@ -125,7 +125,7 @@ def test_other_format_untagged(app: tuple[LayerLockStatus, list[LayerLockStatus]
 def test_dry_run_request_leaves_out_archive_only_fields(
     app: tuple[LayerLockStatus, list[LayerLockStatus]],
 ) -> None:
-    metadata = {**published(plan(app)[0]), **{field: 1 for field in ARCHIVE_ONLY_FIELDS}}
+    metadata = {**published(plan(app)[0]), **dict.fromkeys(ARCHIVE_ONLY_FIELDS, 1)}
     request = compute_dry_run_request(metadata)
     assert set(metadata) - set(request) == set(ARCHIVE_ONLY_FIELDS)
     assert request == plan(app, layer_inputs_hash=None)[0]
