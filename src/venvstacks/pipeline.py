@@ -22,7 +22,12 @@ from packaging.version import InvalidVersion, Version
 from venvstacks import __version__
 from venvstacks.archives import ArchiveFormat
 from venvstacks.builder.runtime import build_runtime_layer
-from venvstacks.builder.stack import BuildReporter, BuiltLayer, build_layers
+from venvstacks.builder.stack import (
+    BuildReporter,
+    BuiltLayer,
+    build_layers,
+    compute_host_platform,
+)
 from venvstacks.errors import PublishError
 from venvstacks.fs import remove_tree
 from venvstacks.lock.locker import LockedLayer, LockInstruction, lock_layers
@@ -275,10 +280,25 @@ def compute_build_selection(spec: StackSpec, options: BuildOptions) -> LayerSele
     )
 
 
+def resolve_include_dependencies(options: BuildOptions) -> BuildOptions:
+    """Apply ``--include-dependencies``, which overrides the per-operation options.
+
+    When given, it sets ``--lock-dependencies`` and ``--build-dependencies`` (and
+    ``--publish-dependencies``, which the CLI passes on) to its value, as in 0.8.
+    """
+    value = options.include_dependencies
+    if value is None:
+        return options
+    return dataclasses.replace(
+        options, lock_dependencies=value, build_dependencies=value, include_dependencies=None
+    )
+
+
 def compute_build_operations(
     spec: StackSpec, options: BuildOptions
 ) -> tuple[LayerSelection, dict[BuildName, tuple[str, ...]]]:
     """Decide which layers ``build`` locks and builds, with their operation labels."""
+    options = resolve_include_dependencies(options)
     selection = compute_build_selection(spec, options)
     locks: dict[BuildName, LockInstruction] = {}
     if options.lock_if_needed or options.reset_lock:
@@ -300,7 +320,7 @@ def _lock_options(options: BuildOptions) -> LockOptions:
         allow_missing=options.allow_missing,
         if_needed=not options.reset_lock,
         reset_lock=options.reset_lock,
-        lock_dependencies=options.lock_dependencies or bool(options.include_dependencies),
+        lock_dependencies=resolve_include_dependencies(options).lock_dependencies,
         build_dir=options.build_dir,
         index=options.index,
         local_wheels=options.local_wheels,
@@ -308,10 +328,22 @@ def _lock_options(options: BuildOptions) -> LockOptions:
     )
 
 
-def plan_build(spec_path: Path, options: BuildOptions) -> StackStatus:
-    """Describe what ``venvstacks build`` would do (``--show``), without doing it."""
+def plan_build(
+    spec_path: Path, options: BuildOptions, publish: PublishOptions | None = None
+) -> StackStatus:
+    """Describe what ``venvstacks build`` would do (``--show``), without doing it.
+
+    With *publish* (``build --publish``), the layers it publishes also get the
+    operation ``publish``.
+    """
     spec = load_stack_spec(spec_path)
     selection, operations = compute_build_operations(spec, options)
+    if publish is not None:
+        host = compute_host_platform()
+        published = set(compute_publish_selection(spec, publish))
+        for layer in selection.layers:
+            if layer.build_name in published and host in layer.platforms:
+                operations[layer.build_name] += ("publish",)
     locks = compute_stack_lock_status(spec)
     layers = tuple(
         _layer_status(layer, locks, operations=operations[layer.build_name])
@@ -329,6 +361,7 @@ def build_stack(
     with ``--build-dependencies``, and derived layers when they are built.
     """
     spec = load_stack_spec(spec_path)
+    options = resolve_include_dependencies(options)
     selection, operations = compute_build_operations(spec, options)
     locked: tuple[LockedLayer, ...] = ()
     if options.lock_if_needed or options.reset_lock:
@@ -372,18 +405,61 @@ def compute_default_format(platform: str = sys.platform) -> ArchiveFormat:
     return "zip" if platform == "win32" else "tar.xz"
 
 
-def compute_publish_selection(spec: StackSpec, options: PublishOptions) -> list[BuildName]:
-    """Return the layers to publish: included ones, plus dependencies/derived on request."""
+def _select_for_publication(
+    spec: StackSpec, options: PublishOptions
+) -> tuple[LayerSelection, frozenset[BuildName]]:
     selection = select_layers(
         spec.graph,
         options.include,
         allow_missing=options.allow_missing,
         include_derived=options.publish_derived,
     )
-    chosen = set(selection.included | selection.derived)
+    chosen = selection.included | selection.derived
     if options.publish_dependencies:
         chosen |= selection.dependencies
+    return selection, chosen
+
+
+def compute_publish_selection(spec: StackSpec, options: PublishOptions) -> list[BuildName]:
+    """Return the layers to publish: included ones, plus dependencies/derived on request."""
+    _, chosen = _select_for_publication(spec, options)
     return [layer.build_name for layer in spec.graph if layer.build_name in chosen]
+
+
+def load_publish_selection(
+    spec_path: Path, options: PublishOptions
+) -> tuple[StackSpec, LayerSelection]:
+    """Load a stack and select the layers ``publish`` or ``local-export`` works on.
+
+    Reads only the spec: the CLI uses it to report the spec's warnings and the
+    ``--include`` patterns that matched nothing (with ``--allow-missing``).
+    """
+    spec = load_stack_spec(spec_path)
+    return spec, _select_for_publication(spec, options)[0]
+
+
+def plan_publish(spec_path: Path, options: PublishOptions) -> StackStatus:
+    """Describe what ``publish`` or ``local-export`` would do (``--show``), without doing it.
+
+    The included layers and the layers they run on are listed (derived layers with
+    ``--publish-derived``); those to be published get the operation ``publish``.
+    As in 0.8, a layer that does not target this machine's platform gets none.
+    """
+    spec = load_stack_spec(spec_path)
+    selection, chosen = _select_for_publication(spec, options)
+    host = compute_host_platform()
+    locks = compute_stack_lock_status(spec)
+    layers = tuple(
+        _layer_status(
+            layer,
+            locks,
+            operations=("publish",)
+            if layer.build_name in chosen and host in layer.platforms
+            else (),
+        )
+        for layer in selection.layers
+    )
+    return StackStatus(spec=spec, layers=layers, unmatched_patterns=selection.unmatched)
 
 
 def _load_publishable(

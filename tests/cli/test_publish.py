@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -29,6 +30,7 @@ from venvstacks.archives import ArchiveEntry, write_archive
 from venvstacks.builder.stack import compute_host_platform
 from venvstacks.pipeline import PublishOptions, publish_stack
 from venvstacks.publish import publisher
+from venvstacks.publish.metadata import ARCHIVE_ONLY_FIELDS
 
 pytestmark = pytest.mark.slow
 
@@ -43,6 +45,8 @@ INSTALL_TARGETS = {
 }
 APP_OUTPUT = "app 1.0 1.0 1.0\n"
 PLATFORM = compute_host_platform().value
+# What a project keeps under version control (no build or output folders).
+KEEP = {"venvstacks.toml", "requirements", "launch", "wheels"}
 
 
 def make_project(root: Path, mirror: Path) -> Path:
@@ -342,11 +346,29 @@ def test_tagged_output_names(project: Path) -> None:
     assert_claims_hold(out)
 
 
+def test_build_publish_publishes_what_it_built(project: Path, python_mirror: Path) -> None:
+    args = (
+        "build", "--python-mirror", str(python_mirror), "--publish", "--include", "app-*",
+        "--format", "tar.gz", "--tag-outputs", "--output-dir", "built-and-published",
+    )  # fmt: skip
+    plan = run_ok(project, *args, "--show-only")
+    assert [line.strip("│├└─ ") for line in plan.stdout.splitlines() if "(" in line] == [
+        "cpython-3.11 (build-if-needed)",
+        "framework-base (build-if-needed)",
+        "framework-upper -> framework-upper@1 (build-if-needed)",
+        "app-app (build, publish)",
+    ]
+    proc = run_ok(project, *args)
+    assert proc.stdout.count(": up to date (") == 4
+    assert archive_states(proc) == [f"app-app-{PLATFORM}-1.tar.gz  (archived)"]
+    assert_claims_hold(project / "built-and-published")
+
+
 def test_dry_run_writes_nothing(project: Path, published: Path) -> None:
     proc = publish(project, "dry", "--format", "tar.gz", "--dry-run", *SMALL_LAYERS)
     assert not (project / "dry").exists()
     lines = proc.stdout.splitlines()
-    assert lines[0] == "Dry run: this is what would be published:"
+    assert lines[0] == "Archive creation skipped, reporting publishing request details:"
     assert lines[-1] == f"Target folder: {project / 'dry'}"
     layers = manifest_layers(json.loads("\n".join(lines[1:-1])))
     assert [(m["archive_name"], m["archive_build"]) for m in layers] == [
@@ -368,12 +390,53 @@ def test_dry_run_writes_nothing(project: Path, published: Path) -> None:
 
 
 def test_json_prints_the_manifest(project: Path) -> None:
+    # As in 0.8, --json alone only shows the selection; with --show it publishes.
     proc = publish(project, "json-out", "--format", "tar.gz", "--json", *SMALL_LAYERS)
+    assert not (project / "json-out").exists()
+    assert [layer["selected_operations"] for layer in json.loads(proc.stdout)["frameworks"]] == [
+        ["publish"], ["publish"],
+    ]  # fmt: skip
+    proc = publish(project, "json-out", "--format", "tar.gz", "--json", "--show", *SMALL_LAYERS)
     manifest = json.loads(proc.stdout)
     assert manifest == load_json(project / "json-out/__venvstacks__/venvstacks.json")
     assert [m["archive_name"] for m in manifest_layers(manifest)] == [
         "framework-base.tar.gz", "framework-upper@1.tar.gz", "app-app.tar.gz",
     ]  # fmt: skip
+
+
+def test_dry_run_needs_only_the_locks(project: Path, tmp_path: Path) -> None:
+    """A dry run on locked, unbuilt layers prints what a real publication then writes."""
+    fresh = tmp_path / "fresh"  # the project as committed: spec, locks, launch modules, wheels
+    shutil.copytree(project, fresh, ignore=lambda folder, names: [
+        name for name in names if folder == str(project) and name not in KEEP
+    ])  # fmt: skip
+    options = ("--format", "tar.gz", "--tag-outputs", "--output-dir", "out", *SMALL_LAYERS)
+    proc = run_ok(fresh, "publish", "--dry-run", *options)
+    assert not (fresh / "_build").exists()
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "Archive creation skipped, reporting publishing request details:"
+    assert lines[-1] == f"Target folder: {fresh / 'out'}"
+    dry = manifest_layers(json.loads("\n".join(lines[1:-1])))
+    assert [m["archive_name"] for m in dry] == [
+        f"framework-base-{PLATFORM}-1.tar.gz",
+        f"framework-upper@1-{PLATFORM}-1.tar.gz",
+        f"app-app-{PLATFORM}-1.tar.gz",
+    ]
+    # A real publication is still refused until the layers are built ...
+    proc = venvstacks(fresh, "publish", *options)
+    assert (proc.returncode, proc.stderr) == (
+        1, "error: framework-base: not built yet; run 'venvstacks build --include framework-base' first\n"
+    )  # fmt: skip
+    # ... and once built (the project's build folder holds builds of the same locks),
+    # it writes every field the dry run printed, with the same value.
+    run_ok(fresh, "publish", "--build-dir", str(project / "_build"), *options)
+    real = manifest_layers(load_json(fresh / f"out/__venvstacks__/venvstacks-{PLATFORM}.json"))
+    assert [
+        {key: layer[key] for key in dry_layer} for dry_layer, layer in zip(dry, real, strict=True)
+    ] == dry
+    only_real = {key for layer in real for key in layer} - {key for layer in dry for key in layer}
+    assert only_real == set(ARCHIVE_ONLY_FIELDS) & {key for layer in real for key in layer}
+    assert {"archive_size", "archive_hashes", "build_tools", "layer_inputs_hash"} <= only_real
 
 
 def test_command_line_errors(project: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -51,8 +52,15 @@ def build(
         bool,
         typer.Option(
             "--lock-if-needed/--no-lock-if-needed",
-            "--lock",
-            help="Lock layers whose lock is missing or out of date before building ('--lock' is a deprecated alias).",
+            help="Lock layers whose lock is missing or out of date before building.",
+        ),
+    ] = False,
+    lock: Annotated[
+        bool,
+        typer.Option(
+            "--lock/--no-lock",
+            help="Deprecated alias of --lock-if-needed (as in venvstacks 0.8, --no-lock "
+            "does not cancel --lock-if-needed).",
         ),
     ] = False,
     reset_lock: ResetLock = None,
@@ -81,7 +89,8 @@ def build(
         bool | None,
         typer.Option(
             "--include-dependencies/--no-include-dependencies",
-            help="Shorthand for --lock-dependencies.",
+            help="Set --lock-dependencies, --build-dependencies and --publish-dependencies "
+            "at once (overriding them).",
             show_default=False,
         ),
     ] = None,
@@ -121,7 +130,8 @@ def build(
     options = BuildOptions(
         include=tuple(include or ()),
         allow_missing=allow_missing,
-        lock_if_needed=lock_if_needed,
+        # 0.8 keeps --lock as a soft-deprecated alias: no warning, and --no-lock is a no-op.
+        lock_if_needed=lock_if_needed or lock,
         reset_lock=tuple(reset_lock or ()),
         build=build,
         build_dependencies=build_dependencies,
@@ -135,13 +145,26 @@ def build(
         python_mirror=python_mirror,
     )
 
+    publish_options = PublishOptions(
+        include=options.include,
+        allow_missing=allow_missing,
+        publish_dependencies=publish_dependencies
+        if include_dependencies is None
+        else include_dependencies,
+        publish_derived=publish_derived,
+        build_dir=build_dir,
+        output_dir=output_dir,
+        archive_format=parse_format(archive_format),
+        tag_outputs=tag_outputs,
+        force=clean,  # a clean build is archived again
+    )
     show_only = show_only or (json_output and not show)
 
     def action() -> None:
         key = load_sign_key(sign_key) if publish else None
         # With --json, one document: the plan (--show-only), or the status after building.
         if show_only or (show and not json_output):
-            plan = plan_build(spec_path, options)
+            plan = plan_build(spec_path, options, publish_options if publish else None)
             print_status(plan, json_output=json_output, with_dependencies=False)
             if show_only:
                 return
@@ -155,20 +178,7 @@ def build(
         if publish:
             with ArchiveBars(output, json_output=json_output) as bars:
                 published = publish_stack(
-                    spec_path,
-                    PublishOptions(
-                        include=options.include,
-                        allow_missing=allow_missing,
-                        publish_dependencies=publish_dependencies or bool(include_dependencies),
-                        publish_derived=publish_derived,
-                        build_dir=build_dir,
-                        output_dir=output_dir,
-                        archive_format=parse_format(archive_format),
-                        tag_outputs=tag_outputs,
-                        force=clean,  # a clean build is archived again
-                        sign_key=key,
-                    ),
-                    bars,
+                    spec_path, dataclasses.replace(publish_options, sign_key=key), bars
                 )
             report_publication(output, published, json_output=json_output)
         elif json_output:  # the plan again, now showing the new locks

@@ -12,9 +12,16 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from venvstacks.archives import ARCHIVE_FORMATS, ArchiveFormat
-from venvstacks.cli.options import AllowMissing, BuildDir, SpecPath
+from venvstacks.cli.options import AllowMissing, BuildDir, Json, Show, ShowOnly, SpecPath
 from venvstacks.cli.output import Output, run_guarded
-from venvstacks.pipeline import PublishOptions, export_stack, publish_stack
+from venvstacks.cli.render import print_status
+from venvstacks.pipeline import (
+    PublishOptions,
+    export_stack,
+    load_publish_selection,
+    plan_publish,
+    publish_stack,
+)
 from venvstacks.publish.publisher import PublishedStack
 from venvstacks.signing import SecretKey, load_secret_key
 
@@ -66,12 +73,6 @@ PublishDerived = Annotated[
         help="With --include, also publish the layers that run on the included ones.",
     ),
 ]
-PublishJson = Annotated[
-    bool,
-    typer.Option(
-        "--json/--no-json", help="Print the stack manifest as JSON instead of the result lines."
-    ),
-]
 # local-export takes publish's options (as in venvstacks 0.8), but its help speaks of exporting.
 ExportInclude = Annotated[
     list[str] | None,
@@ -114,6 +115,11 @@ SignKey = Annotated[
 def load_sign_key(path: Path | None) -> SecretKey | None:
     """Read the ``--sign-key`` file (before any work, so a bad key fails at once)."""
     return load_secret_key(path) if path is not None else None
+
+
+# The heading lines of dry runs, as venvstacks 0.8 prints them (CI jobs look for them).
+DRY_RUN_HEADING = "Archive creation skipped, reporting publishing request details:"
+EXPORT_DRY_RUN_HEADING = "Environment export skipped, reporting local export request details:"
 
 
 def parse_format(value: str | None) -> ArchiveFormat | None:
@@ -166,7 +172,7 @@ def report_publication(output: Output, published: PublishedStack, *, json_output
     if output.verbosity < 0:
         return
     if published.dry_run:
-        typer.echo("Dry run: this is what would be published:")
+        typer.echo(DRY_RUN_HEADING)
         typer.echo(json.dumps(published.manifest, indent=2, sort_keys=True))
         typer.echo(f"Target folder: {published.output_dir}")
         return
@@ -192,12 +198,15 @@ def publish(
     dry_run: Annotated[
         bool,
         typer.Option(
-            "--dry-run/--no-dry-run", help="Print what would be published; write nothing."
+            "--dry-run/--no-dry-run",
+            help="Print what would be published (needs only the locks); write nothing.",
         ),
     ] = False,
     publish_dependencies: PublishDependencies = False,
     publish_derived: PublishDerived = False,
-    json_output: PublishJson = False,
+    show: Show = False,
+    show_only: ShowOnly = False,
+    json_output: Json = False,
     sign_key: SignKey = None,
 ) -> None:
     """Publish built layers as reproducible archives with their metadata.
@@ -205,7 +214,9 @@ def publish(
     Each layer becomes one archive named after its deployed folder; metadata goes
     to __venvstacks__/ in the output folder.  Layers whose inputs are unchanged
     since the last publication to that folder are not archived again.  The same
-    built layers always give byte-identical archives.
+    built layers always give byte-identical archives.  --dry-run needs only the
+    locks.  --json implies --show-only unless --show is given; with --show it
+    prints the manifest as JSON.
     """
     output: Output = ctx.obj
     options = PublishOptions(
@@ -220,12 +231,42 @@ def publish(
         force=force,
         dry_run=dry_run,
     )
+    show_only = show_only or (json_output and not show)
 
     def action() -> None:
-        signed = replace(options, sign_key=load_sign_key(sign_key))
+        key = None if show_only else load_sign_key(sign_key)  # a bad key fails before any work
+        if _warn_and_show(
+            output, spec_path, options, show=show, show_only=show_only, json_output=json_output
+        ):
+            return
+        signed = replace(options, sign_key=key)
         report_publication(output, publish_stack(spec_path, signed), json_output=json_output)
 
     run_guarded(output, action)
+
+
+def _warn_and_show(
+    output: Output,
+    spec_path: Path,
+    options: PublishOptions,
+    *,
+    show: bool,
+    show_only: bool,
+    json_output: bool,
+) -> bool:
+    """Print warnings and the --show/--show-only selection; return whether to stop there.
+
+    Warnings are the spec's and the --include patterns that matched nothing.
+    """
+    # With --json --show, one document: the manifest, printed after the run.
+    if show_only or (show and not json_output):
+        plan = plan_publish(spec_path, options)
+        output.warn_loaded(plan.spec.warnings, plan.unmatched_patterns)
+        print_status(plan, json_output=json_output, with_dependencies=False)
+    else:
+        spec, selection = load_publish_selection(spec_path, options)
+        output.warn_loaded(spec.warnings, selection.unmatched)
+    return show_only
 
 
 def local_export(
@@ -240,17 +281,24 @@ def local_export(
     ] = False,
     dry_run: Annotated[
         bool,
-        typer.Option("--dry-run/--no-dry-run", help="Print what would be exported; write nothing."),
+        typer.Option(
+            "--dry-run/--no-dry-run",
+            help="Print what would be exported (needs only the locks); write nothing.",
+        ),
     ] = False,
     publish_dependencies: ExportDependencies = False,
     publish_derived: ExportDerived = False,
-    json_output: PublishJson = False,
+    show: Show = False,
+    show_only: ShowOnly = False,
+    json_output: Json = False,
 ) -> None:
     """Copy built layers into a local folder, ready to run.
 
     The folder gets what archives would hold, one folder per layer under its
     deployed name (files hard-linked from the build folder where possible), then
     each layer's postinstall.py is run there.  Metadata goes to __venvstacks__/.
+    --dry-run needs only the locks.  --json implies --show-only unless --show is
+    given; with --show it prints the export manifest as JSON.
     """
     output: Output = ctx.obj
     options = PublishOptions(
@@ -264,12 +312,18 @@ def local_export(
         dry_run=dry_run,
     )
 
+    show_only = show_only or (json_output and not show)
+
     def action() -> None:
+        if _warn_and_show(
+            output, spec_path, options, show=show, show_only=show_only, json_output=json_output
+        ):
+            return
         exported = export_stack(spec_path, options)
         if json_output:
             typer.echo(json.dumps(exported.manifest, indent=2, sort_keys=True))
         elif exported.dry_run and output.verbosity >= 0:
-            typer.echo("Dry run: this is what would be exported:")
+            typer.echo(EXPORT_DRY_RUN_HEADING)
             typer.echo(json.dumps(exported.manifest, indent=2, sort_keys=True))
             typer.echo(f"Target folder: {exported.output_dir}")
         elif output.verbosity >= 0:

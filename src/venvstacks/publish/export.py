@@ -106,7 +106,8 @@ def export_layers(
         if layer.build_name not in selected:
             continue
         status = statuses[layer.build_name]
-        check_built(status, build_dir)
+        if not dry_run:  # a dry run reports from the locks alone, built or not
+            check_built(status, build_dir)
         dependencies = [statuses[d.build_name] for d in spec.graph.dependencies(layer)]
         metadata = compute_layer_metadata(status, dependencies, windows=os.name == "nt")
         metadata_path = compute_layer_metadata_path(output_dir, layer.build_name, "")

@@ -34,9 +34,8 @@ from venvstacks.publish.content import (
 )
 from venvstacks.publish.manifest import add_metadata_hash, write_manifest
 from venvstacks.publish.metadata import (
-    ARCHIVE_INPUT_FIELDS,
-    compute_archive_name,
-    compute_layer_metadata,
+    compute_archive_request,
+    compute_dry_run_request,
     compute_layer_metadata_path,
     compute_manifest,
     compute_manifest_path,
@@ -119,6 +118,26 @@ def check_built(status: LayerLockStatus, build_dir: Path) -> dict[str, Any]:
     return inputs
 
 
+def _find_built_inputs(status: LayerLockStatus, build_dir: Path) -> dict[str, Any] | None:
+    """Return a layer's build inputs if it is built from its current lock and inputs, else None."""
+    try:
+        return check_built(status, build_dir)
+    except PublishError:
+        return None
+
+
+def _file_size(output_dir: Path, previous: Mapping[str, Any] | None) -> int | None:
+    """Return the size of the archive the previous metadata names (None if it is not there)."""
+    name = previous.get("archive_name") if previous is not None else None
+    if not isinstance(name, str):
+        return None
+    try:
+        archive = output_dir / name
+        return archive.stat().st_size if archive.is_file() else None
+    except OSError:
+        return None
+
+
 def publish_layers(
     spec: StackSpec,
     statuses: Mapping[BuildName, LayerLockStatus],
@@ -141,47 +160,33 @@ def publish_layers(
     """
     host = compute_host_platform()
     tag = compute_tag(host.value, tag_outputs)
-    windows = host.value.startswith("win")
     planned: list[tuple[LayerLockStatus, dict[str, Any], bool]] = []
     for layer in spec.graph:
         if layer.build_name not in selected or host not in layer.platforms:
             continue
         status = statuses[layer.build_name]
-        inputs = check_built(status, build_dir)
-        dependencies = [statuses[d.build_name] for d in spec.graph.dependencies(layer)]
-        request = compute_layer_metadata(status, dependencies, windows=windows)
-        request["target_platform"] = host.value
-        request["archive_format"] = archive_format
-        request["layer_inputs_hash"] = hash_strings([render_json(inputs)])
+        # A dry run needs no build: what only a build can tell is left out of it.
+        inputs = (
+            _find_built_inputs(status, build_dir) if dry_run else check_built(status, build_dir)
+        )
         previous = _load_previous(compute_layer_metadata_path(output_dir, layer.build_name, tag))
-        same_version = (
-            previous is not None and previous.get("lock_version") == request["lock_version"]
+        metadata, rebuild = compute_archive_request(
+            status,
+            [statuses[d.build_name] for d in spec.graph.dependencies(layer)],
+            platform=host.value,
+            archive_format=archive_format,
+            tag_outputs=tag_outputs,
+            layer_inputs_hash=None if inputs is None else hash_strings([render_json(inputs)]),
+            previous=previous,
+            previous_archive_size=_file_size(output_dir, previous),
+            force=force,
         )
-        build_number = int(previous.get("archive_build", 0)) if previous and same_version else 0
-        request["archive_build"] = max(build_number, 1)
-        request["archive_name"] = compute_archive_name(
-            request["install_target"], archive_format, platform=host.value,
-            archive_build=request["archive_build"], tag_outputs=tag_outputs,
-        )  # fmt: skip
-        archive = output_dir / request["archive_name"]
-        unchanged = (
-            previous is not None
-            and not force
-            and all(previous.get(f) == request.get(f) for f in ARCHIVE_INPUT_FIELDS)
-            and archive.is_file()
-            and archive.stat().st_size == previous.get("archive_size")
-            and "unpacked_size" in previous  # published before the field existed: add it
+        if rebuild:  # named before the archive is written, so a dry run shows it too
+            sbom_path = compute_sbom_path(output_dir, layer.build_name, tag)
+            metadata["sbom_name"] = sbom_path.relative_to(output_dir).as_posix()
+        planned.append(
+            (status, compute_dry_run_request(metadata) if dry_run else metadata, rebuild)
         )
-        if unchanged and previous is not None:
-            planned.append((status, previous, False))
-            continue
-        if previous is not None and same_version:
-            request["archive_build"] = build_number + 1
-            request["archive_name"] = compute_archive_name(
-                request["install_target"], archive_format, platform=host.value,
-                archive_build=request["archive_build"], tag_outputs=tag_outputs,
-            )  # fmt: skip
-        planned.append((status, request, True))
 
     manifest_path = compute_manifest_path(output_dir, tag)
     if not dry_run:
@@ -196,8 +201,10 @@ def publish_layers(
         PublishedLayer(status.layer.build_name, status.layer.kind, metadata, rebuilt)
         for status, metadata, rebuilt in planned
     ]
+    # A dry run's metadata is not the file a real run writes: no hash of it.
     manifest = compute_manifest(
-        [add_metadata_hash(p.metadata) for p in layers], [p.kind for p in layers]
+        [p.metadata if dry_run else add_metadata_hash(p.metadata) for p in layers],
+        [p.kind for p in layers],
     )
     if not dry_run:
         for published in layers:
