@@ -445,10 +445,9 @@ def compute_publish_selection(spec: StackSpec, options: PublishOptions) -> list[
 
 
 def _load_publishable(
-    spec_path: Path, options: PublishOptions
+    spec: StackSpec, options: PublishOptions
 ) -> tuple[StackSpec, dict[BuildName, LayerLockStatus], list[BuildName]]:
-    """Load a stack and select the layers to publish or export; all must be validly locked."""
-    spec = load_stack_spec(spec_path)
+    """Select the layers of a stack to publish or export; all must be validly locked."""
     statuses = compute_stack_lock_status(spec)
     selected = compute_publish_selection(spec, options)
     invalid = [name for name in selected if not statuses[name].validity.is_valid]
@@ -486,9 +485,9 @@ def publish_stack(
 
     Holds the build and output folders (see `_hold_publish_folders`).
     """
-    spec, statuses, selected = _load_publishable(spec_path, options)
+    spec = load_stack_spec(spec_path)
     with _hold_publish_folders(spec, options, "publish", waiting):
-        return _publish(spec, statuses, selected, options, progress)
+        return _publish(*_load_publishable(spec, options), options, progress)
 
 
 def _publish(
@@ -524,9 +523,9 @@ def export_stack(
 
     Holds the build and export folders (a dry run holds nothing).
     """
-    spec, statuses, selected = _load_publishable(spec_path, options)
+    spec = load_stack_spec(spec_path)
     with _hold_publish_folders(spec, options, "local-export", waiting):
-        return _export(spec, statuses, selected, options)
+        return _export(*_load_publishable(spec, options), options)
 
 
 def _export(
