@@ -204,13 +204,14 @@ def test_a_record_that_cannot_be_written_leaves_the_target_as_it_was(tmp_path: P
 
 @pytest.fixture
 def full_disk(tmp_path: Path) -> Iterator[Path]:
-    """A tiny tmpfs, filled up (needs root and a working ``mount``; skipped otherwise)."""
+    """Mount a tiny tmpfs and fill it up (needs root and a working ``mount``; skipped otherwise)."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    if os.geteuid() != 0 or shutil.which("mount") is None:
+    mount_cmd, umount_cmd = shutil.which("mount"), shutil.which("umount")
+    if os.geteuid() != 0 or mount_cmd is None or umount_cmd is None:
         pytest.skip("mounting a tmpfs needs root")
     proc = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+        [mount_cmd, "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
         capture_output=True,
         check=False,
     )
@@ -224,7 +225,7 @@ def full_disk(tmp_path: Path) -> Iterator[Path]:
                 stream.flush()
         yield mount
     finally:
-        subprocess.run(["umount", str(mount)], check=False)
+        subprocess.run([umount_cmd, str(mount)], check=False)
 
 
 def test_a_full_disk_is_one_line(tmp_path: Path, full_disk: Path) -> None:
