@@ -94,6 +94,8 @@ _OS_ERROR_HINTS = {
     errno.EPERM: "check the permissions, or choose a folder you can write to",
     errno.EROFS: "the file system is read-only; choose a folder you can write to",
     errno.ENOSPC: "the disk is full; free some space and run the command again",
+    errno.EFBIG: "the file is larger than this system allows; free some space or raise the "
+    "file size limit, then run the command again",
     errno.EDQUOT: "the disk quota is exceeded; free some space and run the command again",
     errno.ENAMETOOLONG: "the path is too long; choose a shorter one",
     errno.ELOOP: "the path has a symlink loop; fix the symlinks or choose another path",
