@@ -166,3 +166,16 @@ def test_render_command_line(argv: list[str], expected: str) -> None:
 
 def test_render_timestamp() -> None:
     assert render_timestamp(0) == "1970-01-01 00:00:00 UTC"
+
+
+def test_a_folder_the_hold_created_goes_again_if_nothing_was_written(tmp_path: Path) -> None:
+    with hold_folder_lock(tmp_path / "unused", command="publish"):
+        pass
+    assert not (tmp_path / "unused").exists()
+    with hold_folder_lock(tmp_path / "used", command="publish"):
+        (tmp_path / "used" / "x.tar.xz").write_bytes(b"")
+    assert sorted(p.name for p in (tmp_path / "used").iterdir()) == [LOCK_NAME, "x.tar.xz"]
+    (tmp_path / "existing").mkdir()
+    with hold_folder_lock(tmp_path / "existing", command="deploy"):
+        pass
+    assert sorted(p.name for p in (tmp_path / "existing").iterdir()) == [LOCK_NAME]

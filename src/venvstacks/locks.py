@@ -208,7 +208,11 @@ def hold_folder_lock(
     wait ends; then raise `FolderLockedError`.  Holding a folder this process
     already holds just nests.  OS errors creating the folder or the lock file
     propagate as `OSError`.
+
+    A folder this hold created is removed again at the end if nothing but the
+    lock files ended up in it (a run that failed early leaves no empty folder).
     """
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     key = folder.resolve()
     counts = _held.counts
@@ -229,7 +233,21 @@ def hold_folder_lock(
         counts.pop(key, None)
         with contextlib.suppress(OSError):
             remove_tree(folder / HOLDER_NAME)
+            if created:
+                _remove_if_unused(folder)
         lock.release()
+
+
+def _remove_if_unused(folder: Path) -> None:
+    """Remove *folder* if it holds only its lock file (done while holding the lock).
+
+    A run waiting for the lock then finds its lock file unlinked: ``filelock``
+    notices and takes the lock on a new file, in a folder it creates again.
+    """
+    if {entry.name for entry in folder.iterdir()} <= LOCK_FILE_NAMES:
+        for name in sorted(LOCK_FILE_NAMES):
+            (folder / name).unlink(missing_ok=True)
+        folder.rmdir()
 
 
 @contextlib.contextmanager

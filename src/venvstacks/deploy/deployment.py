@@ -34,7 +34,7 @@ from venvstacks.deploy.swap import discard_previous, restore, staging_folder, sw
 from venvstacks.deploy.unpack import UnpackStoppedError, unpack_layer
 from venvstacks.deploy.verify import verify_archive
 from venvstacks.errors import DeployError
-from venvstacks.locks import LOCK_FILE_NAMES, LockWaitReporter, hold_folders
+from venvstacks.locks import LockWaitReporter, hold_folders
 from venvstacks.spec.naming import DeployedName, LayerKind
 
 T = TypeVar("T")
@@ -158,24 +158,8 @@ def deploy_layers(
     folder = Path(os.path.abspath(target))  # noqa: PTH100
     if folder.exists() and not folder.is_dir():
         raise DeployError(f"{folder}: not a folder; pass a folder to deploy the layers into")
-    created = not folder.exists()
     with hold_folders([folder], command="deploy", timeout=lock_timeout, reporter=waiting):
-        try:
-            return _deploy_locked(artifact_dir, folder, include=include, platform=platform)
-        except BaseException:
-            if created:
-                _remove_created_target(folder)
-            raise
-
-
-def _remove_created_target(folder: Path) -> None:
-    """Remove a target this failed deployment created, lock files and all, if nothing else is in it."""
-    with contextlib.suppress(OSError):
-        leftovers = {p.name for p in folder.iterdir()}
-        if leftovers <= LOCK_FILE_NAMES:
-            for name in sorted(leftovers):
-                (folder / name).unlink()
-            folder.rmdir()
+        return _deploy_locked(artifact_dir, folder, include=include, platform=platform)
 
 
 def _deploy_locked(
