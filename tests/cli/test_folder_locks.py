@@ -129,7 +129,9 @@ def test_a_killed_holder_does_not_block(tmp_path: Path) -> None:
     assert not (project / "_build" / HOLDER_NAME).exists()
 
 
-@pytest.mark.parametrize("command", ["lock", "build", "publish", "local-export", "deploy"])
+@pytest.mark.parametrize(
+    "command", ["lock", "build", "publish", "local-export", "deploy", "verify"]
+)
 def test_lock_timeout_is_documented_in_help(command: str) -> None:
     result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
     assert "--lock-timeout SECONDS" in result.output
@@ -145,3 +147,11 @@ def test_a_file_where_the_output_folder_should_be(tmp_path: Path) -> None:
         f"error: {project / 'out'}: file exists; something is in the way; "
         "move it or choose another path\n"
     )
+
+
+def test_a_repair_holds_the_deployment_target(tmp_path: Path) -> None:
+    target = tmp_path / "layers"
+    with lock_holder(target, "deploy", "ART") as holder:
+        proc = venvstacks(tmp_path, "verify", str(target), "--repair", "ART")
+        assert (proc.returncode, proc.stdout) == (1, "")
+        assert proc.stderr == held_message(target, holder.pid, "venvstacks deploy ART")
