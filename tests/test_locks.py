@@ -179,3 +179,14 @@ def test_a_folder_the_hold_created_goes_again_if_nothing_was_written(tmp_path: P
     with hold_folder_lock(tmp_path / "existing", command="deploy"):
         pass
     assert sorted(p.name for p in (tmp_path / "existing").iterdir()) == [LOCK_NAME]
+
+
+def test_a_waiter_survives_the_holder_removing_the_folder_it_created(tmp_path: Path) -> None:
+    folder = tmp_path / "new"
+    with (
+        lock_holder(folder, "publish") as holder,
+        hold_folder_lock(folder, command="publish", timeout=30, on_wait=lambda _: release(holder)),
+    ):
+        assert load_holder(folder).pid == os.getpid()
+        # The holder removed the folder it created; this hold made it again.
+    assert sorted(p.name for p in folder.iterdir()) == [LOCK_NAME]

@@ -152,12 +152,19 @@ def render_locked_message(holder: LockHolder, timeout: float) -> str:
     )
 
 
-def _try_acquire(lock: filelock.BaseFileLock, timeout: float) -> bool:
-    try:
-        lock.acquire(timeout=timeout, poll_interval=_POLL_SECONDS)
-    except filelock.Timeout:
-        return False
-    return True
+def _try_acquire(lock: filelock.BaseFileLock, folder: Path, timeout: float) -> bool:
+    for _ in range(10):
+        try:
+            lock.acquire(timeout=timeout, poll_interval=_POLL_SECONDS)
+        except filelock.Timeout:
+            return False
+        except FileNotFoundError:
+            # The holder created the folder, wrote nothing and removed it when it
+            # finished (see `_remove_if_unused`): make it again and retry.
+            folder.mkdir(parents=True, exist_ok=True)
+            continue
+        return True
+    return False
 
 
 def _acquire(
@@ -168,7 +175,7 @@ def _acquire(
     on_done: Callable[[Path], None] | None,
 ) -> None:
     """Take *lock*, telling *on_wait* who holds it (again whenever the holder changes)."""
-    if _try_acquire(lock, 0):
+    if _try_acquire(lock, folder, 0):
         return
     holder = load_holder(folder)
     if timeout <= 0:
@@ -177,7 +184,7 @@ def _acquire(
     if on_wait is not None:
         on_wait(holder)
     try:
-        while not _try_acquire(lock, max(0.0, min(deadline - time.monotonic(), 1.0))):
+        while not _try_acquire(lock, folder, max(0.0, min(deadline - time.monotonic(), 1.0))):
             latest = load_holder(folder)
             if time.monotonic() >= deadline:
                 raise FolderLockedError(render_locked_message(latest, timeout))
