@@ -114,3 +114,7 @@ class PublishError(VenvStacksError):
 
 class DeployError(VenvStacksError):
     """Published layers could not be deployed (the target folder is left as it was)."""
+
+
+class FolderLockedError(VenvStacksError):
+    """Another run holds the lock of a folder this one must write (see `venvstacks.locks`)."""

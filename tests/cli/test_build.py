@@ -19,6 +19,7 @@ import pytest
 
 from tests.cli.test_lock import PYPI_SPEC, SPEC, make_wheels, venvstacks
 from tests.wheel_factory import make_wheel
+from venvstacks.locks import LOCK_FILE_NAMES
 
 pytestmark = pytest.mark.slow
 
@@ -222,7 +223,9 @@ def test_show_only_and_selection(project: Path, python_mirror: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert sorted(
-        p.name for p in (project / "_build").iterdir() if not p.name.endswith("_resolve")
+        p.name
+        for p in (project / "_build").iterdir()
+        if not p.name.endswith("_resolve") and p.name not in LOCK_FILE_NAMES
     ) == [
         "cpython-3.11"  # installed for locking only
     ]

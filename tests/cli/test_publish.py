@@ -28,6 +28,7 @@ from tests.cli.test_build import CONFIG, launch, run_postinstall
 from tests.cli.test_lock import SPEC, make_wheels, venvstacks
 from venvstacks.archives import ArchiveEntry, write_archive
 from venvstacks.builder.stack import compute_host_platform
+from venvstacks.locks import LOCK_FILE_NAMES
 from venvstacks.pipeline import PublishOptions, publish_stack
 from venvstacks.publish import publisher
 from venvstacks.publish.metadata import ARCHIVE_ONLY_FIELDS
@@ -76,7 +77,7 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
     return {
         p.relative_to(root).as_posix(): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file()
+        if p.is_file() and p.name not in LOCK_FILE_NAMES  # the output folder's lock stays
     }
 
 
@@ -324,7 +325,11 @@ def test_tagged_output_names(project: Path) -> None:
         proc.stdout.splitlines()[-1] == f"Stack manifest: __venvstacks__/venvstacks-{PLATFORM}.json"
     )
     out = project / "tagged"
-    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+    assert sorted(
+        p.relative_to(out).as_posix()
+        for p in out.rglob("*")
+        if p.is_file() and p.name not in LOCK_FILE_NAMES
+    ) == [
         f"__venvstacks__/env_metadata/app-app-{PLATFORM}.json",
         f"__venvstacks__/env_metadata/framework-base-{PLATFORM}.json",
         f"__venvstacks__/env_metadata/framework-upper-{PLATFORM}.json",
@@ -537,7 +542,8 @@ def test_interrupted_publish_leaves_consistent_metadata(
     with pytest.raises(OSError, match="disk full"):
         publish_stack(spec, dataclasses.replace(options, force=True))
     assert_claims_hold(out)
-    assert not [p for p in out.rglob("*") if p.name.startswith(".")]  # no temporary files
+    temporary = [p for p in out.rglob("*") if p.name.startswith(".")]
+    assert [p for p in temporary if p.name not in LOCK_FILE_NAMES] == []
     # The failed layer keeps its previous archive and metadata.
     assert (out / "framework-upper@1.tar.zst").read_bytes() == previous["framework-upper@1.tar.zst"]
     upper = "__venvstacks__/env_metadata/framework-upper.json"

@@ -12,8 +12,16 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from venvstacks.archives import ARCHIVE_FORMATS, ArchiveFormat
-from venvstacks.cli.options import AllowMissing, BuildDir, Json, Show, ShowOnly, SpecPath
-from venvstacks.cli.output import Output, run_guarded
+from venvstacks.cli.options import (
+    AllowMissing,
+    BuildDir,
+    Json,
+    LockTimeout,
+    Show,
+    ShowOnly,
+    SpecPath,
+)
+from venvstacks.cli.output import LockWaitSpinner, Output, run_guarded
 from venvstacks.cli.render import print_status
 from venvstacks.pipeline import (
     PublishOptions,
@@ -207,6 +215,7 @@ def publish(
     show: Show = False,
     show_only: ShowOnly = False,
     json_output: Json = False,
+    lock_timeout: LockTimeout = 0.0,
     sign_key: SignKey = None,
 ) -> None:
     """Publish built layers as reproducible archives with their metadata.
@@ -230,6 +239,7 @@ def publish(
         tag_outputs=tag_outputs,
         force=force,
         dry_run=dry_run,
+        lock_timeout=lock_timeout,
     )
     show_only = show_only or (json_output and not show)
 
@@ -240,7 +250,11 @@ def publish(
         ):
             return
         signed = replace(options, sign_key=key)
-        report_publication(output, publish_stack(spec_path, signed), json_output=json_output)
+        report_publication(
+            output,
+            publish_stack(spec_path, signed, waiting=LockWaitSpinner(output)),
+            json_output=json_output,
+        )
 
     run_guarded(output, action)
 
@@ -291,6 +305,7 @@ def local_export(
     show: Show = False,
     show_only: ShowOnly = False,
     json_output: Json = False,
+    lock_timeout: LockTimeout = 0.0,
 ) -> None:
     """Copy built layers into a local folder, ready to run.
 
@@ -310,6 +325,7 @@ def local_export(
         output_dir=output_dir,
         force=force,
         dry_run=dry_run,
+        lock_timeout=lock_timeout,
     )
 
     show_only = show_only or (json_output and not show)
@@ -319,7 +335,7 @@ def local_export(
             output, spec_path, options, show=show, show_only=show_only, json_output=json_output
         ):
             return
-        exported = export_stack(spec_path, options)
+        exported = export_stack(spec_path, options, LockWaitSpinner(output))
         if json_output:
             typer.echo(json.dumps(exported.manifest, indent=2, sort_keys=True))
         elif exported.dry_run and output.verbosity >= 0:

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from venvstacks.cli.deploy_cmd import TrustedKeys, load_trusted_keys
-from venvstacks.cli.output import Output, run_guarded
+from venvstacks.cli.options import LockTimeout
+from venvstacks.cli.output import LockWaitSpinner, Output, run_guarded
 from venvstacks.deploy import DeploymentCheck, verify_deployment
 from venvstacks.deploy.integrity import LayerCheck
 
@@ -76,6 +77,7 @@ def verify(
             show_default=False,
         ),
     ],
+    *,
     repair: Annotated[
         Path | None,
         typer.Option(
@@ -90,6 +92,7 @@ def verify(
     json_output: Annotated[
         bool, typer.Option("--json/--no-json", help="Print the result as JSON.")
     ] = False,
+    lock_timeout: LockTimeout = 0.0,
 ) -> None:
     """Check deployed layers against the file manifests they were published with.
 
@@ -104,7 +107,13 @@ def verify(
 
     def action() -> None:
         keys = load_trusted_keys(trusted_key or ())
-        result = verify_deployment(target, repair_from=repair, trusted_keys=keys)
+        result = verify_deployment(
+            target,
+            repair_from=repair,
+            trusted_keys=keys,
+            lock_timeout=lock_timeout,
+            waiting=LockWaitSpinner(output),
+        )
         if json_output:
             typer.echo(render_verify_json(result), nl=False)
         elif output.verbosity >= 0 or not result.ok:

@@ -34,6 +34,7 @@ from venvstacks.deploy.swap import discard_previous, restore, staging_folder, sw
 from venvstacks.deploy.unpack import UnpackStoppedError, unpack_layer
 from venvstacks.deploy.verify import verify_archive
 from venvstacks.errors import DeployError
+from venvstacks.locks import LockWaitReporter, hold_folders
 from venvstacks.signing import PublicKey
 from venvstacks.spec.naming import DeployedName, LayerKind
 
@@ -138,6 +139,8 @@ def deploy_layers(
     *,
     include: Sequence[str] = (),
     platform: str | None = None,
+    lock_timeout: float = 0.0,
+    waiting: LockWaitReporter | None = None,
     trusted_keys: Sequence[PublicKey] = (),
 ) -> DeployResult:
     """Deploy the layers published in *artifact_dir* into the folder *target*.
@@ -150,7 +153,29 @@ def deploy_layers(
     manifest must be signed by one of them (checked before anything is read
     from the archives).  Raises `DeployError`, with the target as it was, when
     anything goes wrong.
+
+    The target is locked while the deployment runs: when another deployment
+    holds it, this one waits up to *lock_timeout* seconds (reporting to
+    *waiting*), then raises `FolderLockedError`.
     """
+    # Absolute but not resolved: post-install records the paths as the user gave them.
+    folder = Path(os.path.abspath(target))  # noqa: PTH100
+    if folder.exists() and not folder.is_dir():
+        raise DeployError(f"{folder}: not a folder; pass a folder to deploy the layers into")
+    with hold_folders([folder], command="deploy", timeout=lock_timeout, reporter=waiting):
+        return _deploy_locked(
+            artifact_dir, folder, include=include, platform=platform, trusted_keys=trusted_keys
+        )
+
+
+def _deploy_locked(
+    artifact_dir: Path | str,
+    target: Path | str,
+    *,
+    include: Sequence[str] = (),
+    platform: str | None = None,
+    trusted_keys: Sequence[PublicKey] = (),
+) -> DeployResult:
     # Absolute but not resolved: post-install records the paths as the user gave them.
     target = Path(os.path.abspath(target))  # noqa: PTH100
     manifest = load_manifest(

@@ -27,6 +27,7 @@ from venvstacks.deploy.unpack import unpack_layer
 from venvstacks.deploy.verify import verify_archive
 from venvstacks.errors import DeployError
 from venvstacks.fs import remove_tree
+from venvstacks.locks import LockWaitReporter, hold_folders
 from venvstacks.signing import PublicKey
 
 
@@ -91,14 +92,26 @@ def verify_deployment(
     *,
     repair_from: Path | str | None = None,
     trusted_keys: Sequence[PublicKey] = (),
+    lock_timeout: float = 0.0,
+    waiting: LockWaitReporter | None = None,
 ) -> DeploymentCheck:
     """Check every layer deployed in *target*; with *repair_from*, repair the ones that differ.
 
     Raises `DeployError` when *target* holds no deployment, or when a repair
     can't be done (the target then keeps the layers as they were found, apart
-    from paths already restored).
+    from paths already restored).  A repair holds the target's lock, as
+    `deploy_layers` does (waiting up to *lock_timeout* seconds).
     """
     target = Path(os.path.abspath(target))  # noqa: PTH100 - as deploy: paths as the user gave them
+    if repair_from is None:
+        return _verify(target, None, trusted_keys)
+    with hold_folders([target], command="verify", timeout=lock_timeout, reporter=waiting):
+        return _verify(target, repair_from, trusted_keys)
+
+
+def _verify(
+    target: Path, repair_from: Path | str | None, trusted_keys: Sequence[PublicKey]
+) -> DeploymentCheck:
     record = load_record(target)
     if not record:
         raise DeployError(
