@@ -63,9 +63,9 @@ def test_local_export_speaks_of_exporting() -> None:
 def test_json_help_names_what_is_printed(command: str) -> None:
     text = flat(help_text(command))
     assert (
-        "--json / --no-json Print the stack manifest as JSON instead of the result lines." in text
+        "--json / --no-json Print the selected layers as JSON (implies --show-only unless "
+        "--show is given; with --show, then the stack manifest of the run as JSON)." in text
     )
-    assert "instead of a tree" not in text
 
 
 def test_build_include_help_matches_what_build_selects() -> None:

@@ -50,7 +50,13 @@ def plan(
 
 def published(request: dict[str, Any]) -> dict[str, Any]:
     """Return the metadata a publication writes for *request*."""
-    return {**request, "archive_size": 1234, "archive_hashes": {"sha256": "00"}, "build_tools": {}}
+    return {
+        **request,
+        "archive_size": 1234,
+        "archive_hashes": {"sha256": "00"},
+        "build_tools": {},
+        "unpacked_size": 4321,
+    }
 
 
 def test_first_publication(app: tuple[LayerLockStatus, list[LayerLockStatus]]) -> None:
@@ -83,6 +89,9 @@ def test_unchanged_layer_keeps_its_metadata(
     assert plan(app, previous) == (previous, False)
     # A dry run of an unbuilt layer can't compare the build inputs: the rest decides.
     assert plan(app, previous, layer_inputs_hash=None) == (previous, False)
+    # Published before `unpacked_size` existed: archived again to record it.
+    older = {k: v for k, v in previous.items() if k != "unpacked_size"}
+    assert plan(app, older)[1]
 
 
 @pytest.mark.parametrize(

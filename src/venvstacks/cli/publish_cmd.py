@@ -15,7 +15,6 @@ from venvstacks.archives import ARCHIVE_FORMATS, ArchiveFormat
 from venvstacks.cli.options import (
     AllowMissing,
     BuildDir,
-    Json,
     LockTimeout,
     Show,
     ShowOnly,
@@ -79,6 +78,14 @@ PublishDerived = Annotated[
     typer.Option(
         "--publish-derived/--no-publish-derived",
         help="With --include, also publish the layers that run on the included ones.",
+    ),
+]
+PublishJson = Annotated[
+    bool,
+    typer.Option(
+        "--json/--no-json",
+        help="Print the selected layers as JSON (implies --show-only unless --show is given; "
+        "with --show, then the stack manifest of the run as JSON).",
     ),
 ]
 # local-export takes publish's options (as in venvstacks 0.8), but its help speaks of exporting.
@@ -214,7 +221,7 @@ def publish(
     publish_derived: PublishDerived = False,
     show: Show = False,
     show_only: ShowOnly = False,
-    json_output: Json = False,
+    json_output: PublishJson = False,
     lock_timeout: LockTimeout = 0.0,
     sign_key: SignKey = None,
 ) -> None:
@@ -304,7 +311,7 @@ def local_export(
     publish_derived: ExportDerived = False,
     show: Show = False,
     show_only: ShowOnly = False,
-    json_output: Json = False,
+    json_output: PublishJson = False,
     lock_timeout: LockTimeout = 0.0,
 ) -> None:
     """Copy built layers into a local folder, ready to run.
