@@ -56,9 +56,11 @@ def check_unpacked(layer: ManifestLayer, layer_dir: Path) -> None:
 def supports_deployed_at(layer_dir: Path) -> bool:
     """Whether the layer's ``postinstall.py`` can finish it for another folder (``--deployed-at``)."""
     try:
-        return DEPLOYED_AT_OPTION in (layer_dir / SCRIPT_NAME).read_text(encoding="utf-8")
+        script = (layer_dir / SCRIPT_NAME).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return False
+    # The script's own definition of the option, not a mention in a comment.
+    return f'DEPLOYED_AT_OPTION = "{DEPLOYED_AT_OPTION}"' in script
 
 
 def run_postinstall(
