@@ -15,6 +15,7 @@ from venvstacks._injected.postinstall import (
     LayerConfigError,
     install_python_wrapper,
     load_layer_config,
+    postinstall,
     render_python_wrapper,
     render_pyvenv_cfg,
     render_sitecustomize,
@@ -356,3 +357,41 @@ def test_postinstall_deploys_and_redeploys_after_a_move(tmp_path: Path) -> None:
         not in (moved / "app-x/lib/python3.11/site-packages/sitecustomize.py").read_text()
     )
     assert _launch(moved / "app-x") == ["from the framework", str(moved / "app-x")]
+
+
+@pytest.mark.skipif(
+    sys.platform != "linux" or shutil.which("bash") is None, reason="needs Linux and bash"
+)
+def test_postinstall_finishes_a_layer_for_the_folder_it_will_run_from(tmp_path: Path) -> None:
+    staging, final = tmp_path / "staging", tmp_path / "final"
+    _deploy_fake_stack(staging)
+    for name in ("cpython-3.11", "framework-base", "app-x"):
+        config = json.loads((staging / name / LAYER_CONFIG_PATH).read_text())
+        script = staging / name / "postinstall.py"
+        python = staging / name / config["base_python"]
+        subprocess.run([python, script, "--deployed-at", final / name], check=True)
+    assert (staging / "app-x/pyvenv.cfg").read_text() == render_pyvenv_cfg(
+        final / "cpython-3.11/bin/python", "3.11.7"
+    )
+    assert (
+        str(staging)
+        not in (staging / "app-x/lib/python3.11/site-packages/sitecustomize.py").read_text()
+    )
+    staging.rename(final)
+    assert _launch(final / "app-x") == ["from the framework", str(final / "app-x")]
+
+
+def test_a_site_dir_outside_the_layer_is_refused_for_another_folder(tmp_path: Path) -> None:
+    layer = tmp_path / "staging/app"
+    _write_config(
+        layer,
+        {
+            "python": "bin/python",
+            "base_python": "../rt/bin/python",
+            "py_version": "3.11.7",
+            "site_dir": "../rt/lib",
+        },
+    )
+    with pytest.raises(LayerConfigError) as info:
+        postinstall(layer, tmp_path / "final/app")
+    assert str(info.value) == f"{layer / LAYER_CONFIG_PATH}: site_dir points outside the layer"

@@ -142,3 +142,17 @@ def test_render_json() -> None:
             }
         ],
     }
+
+
+def test_leftovers_of_a_killed_deploy_are_removed_with_one_line(tmp_path: Path) -> None:
+    artifacts = publish(tmp_path)
+    target = tmp_path / "layers"
+    assert venvstacks("deploy", artifacts, "--target", target).returncode == 0
+    leftover = target / ".venvstacks-staging-killed/app-x@1/bin"
+    leftover.mkdir(parents=True)
+    (leftover / "python").write_bytes(b"x" * 260_000)
+    proc = venvstacks("deploy", artifacts, "--target", target)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == f"recovered {target}: removed 1 leftover (0.3 MB)\n"
+    assert not (target / ".venvstacks-staging-killed").exists()
+    assert venvstacks("deploy", artifacts, "--target", target).stderr == ""

@@ -382,3 +382,45 @@ def test_target_must_be_a_folder(tmp_path: Path) -> None:
     assert _error(artifacts, tmp_path / "file") == (
         f"{tmp_path / 'file'}: not a folder; pass a folder to deploy the layers into"
     )
+
+
+def test_layers_are_post_installed_before_they_are_moved_into_place(tmp_path: Path) -> None:
+    target = tmp_path / "layers"
+    deploy_layers(publish(tmp_path), target)
+    before = snapshot(target)
+
+    def fail_staged(layers: Layers) -> None:
+        script = (layers[APP] / "postinstall.py").read_text()
+        (layers[APP] / "postinstall.py").write_text(
+            script.replace(
+                "def main(", "def main(*_: object) -> None:\n    sys.exit('no GPU')\n\n\ndef _main("
+            )
+        )
+
+    artifacts = publish(tmp_path, version="v2", change=fail_staged)
+    assert _error(artifacts, target) == f"{APP}: postinstall.py failed with exit code 1: no GPU"
+    assert snapshot(target) == before  # not even a staging folder is left
+
+
+def test_a_layer_whose_postinstall_predates_deployed_at_is_finished_in_place(
+    tmp_path: Path,
+) -> None:
+    def legacy(layers: Layers) -> None:
+        for layer in (layers[FRAMEWORK], layers[APP]):
+            script = (layer / "postinstall.py").read_text()
+            old = script[: script.index("def main(")].replace("DEPLOYED_AT_OPTION = ", "_ = ")
+            (layer / "postinstall.py").write_text(
+                old
+                + 'if __name__ == "__main__":\n    postinstall(Path(__file__).resolve().parent)\n'
+            )
+
+    target = tmp_path / "layers"
+    result = deploy_layers(publish(tmp_path, change=legacy), target)
+    assert result.deployed == (RUNTIME, FRAMEWORK, APP)
+    assert _run_app(result) == f"app framework-x v1 {target / APP}\n"
+    assert sorted(p.name for p in target.iterdir()) == [
+        ".venvstacks-deploy.json",
+        APP,
+        RUNTIME,
+        FRAMEWORK,
+    ]

@@ -7,13 +7,13 @@ import pytest
 from tests.deploy.stacks import snapshot
 from venvstacks.deploy.swap import (
     PREVIOUS_DIR,
-    Move,
-    discard_previous,
-    restore,
-    staging_folder,
-    swap_in,
+    compute_tree_size,
+    create_staging,
+    find_staging_folders,
+    move_in,
+    move_out,
+    remove_staging,
 )
-from venvstacks.errors import DeployError
 
 
 def _layer(folder: Path, content: str) -> None:
@@ -21,61 +21,83 @@ def _layer(folder: Path, content: str) -> None:
     (folder / "version.txt").write_text(content)
 
 
-def test_swap_in_and_restore(tmp_path: Path) -> None:
-    _layer(tmp_path / "a", "old a")
-    before = snapshot(tmp_path)
-    with staging_folder(tmp_path) as staging:
-        assert staging.parent == tmp_path
-        assert staging.name.startswith(".venvstacks-staging-")
-        _layer(staging / "a", "new a")
-        _layer(staging / "b", "new b")
-        moves = swap_in(staging, tmp_path, ["a", "b"])
-        assert moves == (
-            Move(tmp_path / "a", staging / PREVIOUS_DIR / "a"),
-            Move(tmp_path / "b", None),
-        )
-        assert (tmp_path / "a/version.txt").read_text() == "new a"
-        assert (tmp_path / "b/version.txt").read_text() == "new b"
-        restore(moves)
-    assert snapshot(tmp_path) == before
+def _versions(target: Path) -> dict[str, str]:
+    return {
+        p.name: (p / "version.txt").read_text()
+        for p in sorted(target.iterdir())
+        if not p.name.startswith(".")
+    }
 
 
-def test_swap_in_keeps_the_new_folders_once_previous_ones_are_discarded(tmp_path: Path) -> None:
-    _layer(tmp_path / "a", "old a")
-    with staging_folder(tmp_path) as staging:
-        _layer(staging / "a", "new a")
-        swap_in(staging, tmp_path, ["a"])
-        discard_previous(staging)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]
-    assert (tmp_path / "a/version.txt").read_text() == "new a"
+def _staged(target: Path) -> Path:
+    _layer(target / "a", "old a")
+    staging = create_staging(target)
+    _layer(staging / "a", "new a")
+    _layer(staging / "b", "new b")
+    return staging
 
 
-def test_a_failed_move_undoes_the_earlier_ones(tmp_path: Path) -> None:
-    _layer(tmp_path / "a", "old a")
-    before = snapshot(tmp_path)
-    with staging_folder(tmp_path) as staging:
-        _layer(staging / "a", "new a")
-        with pytest.raises(FileNotFoundError):
-            swap_in(staging, tmp_path, ["a", "missing"])
-    assert snapshot(tmp_path) == before
-
-
-def test_staging_with_unrestored_layers_is_kept(tmp_path: Path) -> None:
-    with staging_folder(tmp_path) as staging:
-        _layer(staging / PREVIOUS_DIR / "a", "old a")
-        gone = staging / PREVIOUS_DIR / "b"  # can't be renamed back: it isn't there
-        with pytest.raises(DeployError) as info:
-            restore(
-                [Move(tmp_path / "a", staging / PREVIOUS_DIR / "a"), Move(tmp_path / "b", gone)]
-            )
-    assert str(info.value) == (
-        f"could not restore the previous deployment of {gone}; move those folders back by hand"
-    )
-    assert (tmp_path / "a/version.txt").read_text() == "old a"
-    assert not staging.exists()  # nothing was left in it
-
-
-def test_staging_holding_previous_layers_is_kept(tmp_path: Path) -> None:
-    with staging_folder(tmp_path) as staging:
-        _layer(staging / PREVIOUS_DIR / "a", "old a")
+def test_move_in_and_out(tmp_path: Path) -> None:
+    staging = _staged(tmp_path)
+    assert staging.parent == tmp_path
+    assert staging.name.startswith(".venvstacks-staging-")
+    assert find_staging_folders(tmp_path) == [staging]
+    staged = snapshot(tmp_path)
+    move_in(tmp_path, staging, ["a", "b"])
+    assert _versions(tmp_path) == {"a": "new a", "b": "new b"}
     assert (staging / PREVIOUS_DIR / "a/version.txt").read_text() == "old a"
+    move_out(tmp_path, staging, ["a", "b"])
+    assert snapshot(tmp_path) == {**staged, f"{staging.name}/{PREVIOUS_DIR}": ("dir",)}
+    assert remove_staging(staging) == len("new a") + len("new b")
+    assert find_staging_folders(tmp_path) == []
+    assert _versions(tmp_path) == {"a": "old a"}
+
+
+def _interrupt_after(calls: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = Path.rename
+    count = 0
+
+    def rename(self: Path, target: Path) -> Path:
+        nonlocal count
+        count += 1
+        if count > calls:
+            raise KeyboardInterrupt
+        return real(self, target)
+
+    monkeypatch.setattr(Path, "rename", rename)
+
+
+@pytest.mark.parametrize("renames", [0, 1, 2])
+def test_an_interrupted_move_in_finishes_when_run_again(
+    tmp_path: Path, renames: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    staging = _staged(tmp_path)
+    with monkeypatch.context() as patch:
+        _interrupt_after(renames, patch)
+        with pytest.raises(KeyboardInterrupt):
+            move_in(tmp_path, staging, ["a", "b"])
+    move_in(tmp_path, staging, ["a", "b"])
+    assert _versions(tmp_path) == {"a": "new a", "b": "new b"}
+    assert _versions(staging / PREVIOUS_DIR) == {"a": "old a"}
+
+
+@pytest.mark.parametrize("renames", [0, 1, 2])
+def test_an_interrupted_move_out_finishes_when_run_again(
+    tmp_path: Path, renames: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    staging = _staged(tmp_path)
+    move_in(tmp_path, staging, ["a", "b"])
+    with monkeypatch.context() as patch:
+        _interrupt_after(renames, patch)
+        with pytest.raises(KeyboardInterrupt):
+            move_out(tmp_path, staging, ["a", "b"])
+    move_out(tmp_path, staging, ["a", "b"])
+    assert _versions(tmp_path) == {"a": "old a"}
+    assert _versions(staging) == {"a": "new a", "b": "new b"}
+
+
+def test_tree_size_counts_files_not_link_targets(tmp_path: Path) -> None:
+    _layer(tmp_path / "x", "12345")
+    (tmp_path / "x/link").symlink_to("version.txt")
+    assert compute_tree_size(tmp_path / "x") == 5 + len("version.txt")
+    assert compute_tree_size(tmp_path / "gone") == 0

@@ -16,6 +16,7 @@ from rich.console import Console
 from venvstacks.cli.options import LockTimeout
 from venvstacks.cli.output import LockWaitSpinner, Output, run_guarded
 from venvstacks.deploy import DeployResult, PublicKey, deploy_layers, load_public_key
+from venvstacks.deploy.journal import render_recovery
 
 ArtifactDir = Annotated[
     Path,
@@ -137,12 +138,13 @@ def deploy(
     """Deploy published layers into a folder and print how to launch each application.
 
     Each chosen layer's archive is checked against the size and sha256 in the
-    manifest and unpacked into a staging folder (unsafe members are refused);
-    then the layers are moved into place and finished with their own
-    postinstall.py, runtimes first.  If anything fails, the previous layer
-    folders are put back, so the target is as it was.  Layers already deployed
-    from the same archive are left alone.  With trusted keys, an unsigned or
-    badly signed publication is refused before anything is unpacked.
+    manifest and unpacked into a staging folder (unsafe members are refused),
+    finished there with its own postinstall.py, runtimes first, and only then
+    moved into place.  If anything fails, the target is as it was; if deploy is
+    killed, the next run finishes the switch and removes what was left over.
+    Layers already deployed from the same archive are left alone.  With
+    trusted keys, an unsigned or badly signed publication is refused before
+    anything is unpacked.
     """
     output: Output = ctx.obj
 
@@ -172,6 +174,9 @@ def deploy(
                 lock_timeout=lock_timeout,
                 waiting=LockWaitSpinner(output),
             )
+        recovered = render_recovery(result.target, result.recovery)
+        if recovered and output.verbosity >= 0:
+            typer.echo(recovered, err=True)
         if json_output:
             typer.echo(render_deploy_json(result), nl=False)
         elif output.verbosity >= 0:

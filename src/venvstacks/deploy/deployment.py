@@ -8,11 +8,15 @@ Steps, each finishing before the next starts:
 4. unpack them in parallel into a staging folder inside the target, each member
    checked before it is written, and check each layer has its config and
    ``postinstall.py``;
-5. move them into place and post-install them, runtimes first, then frameworks
-   and applications in manifest order; then update the record.
+5. post-install them there, runtimes first, then frameworks and applications
+   in manifest order, each for the folder it will run from;
+6. switch: renames recorded in a journal, then the record
+   (see `venvstacks.deploy.journal`).
 
-Any failure before step 5 leaves the target untouched; a failure during step 5
-restores the previous layer folders (see `venvstacks.deploy.swap`).
+Before step 1 an interrupted earlier deployment is finished and leftovers are
+removed (`venvstacks.deploy.journal.recover`).  Any failure before step 6
+leaves the target as it was; a process killed at any point leaves either the
+previous or the new layers complete, and the journal to finish the switch.
 """
 
 from __future__ import annotations
@@ -22,15 +26,21 @@ import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from venvstacks.deploy.journal import Journal, Recovery, commit, recover
 from venvstacks.deploy.manifest import ManifestLayer, load_manifest
-from venvstacks.deploy.post_install import check_unpacked, compute_launch_command, run_postinstall
-from venvstacks.deploy.record import compute_changed, compute_record, load_record, write_record
+from venvstacks.deploy.post_install import (
+    check_unpacked,
+    compute_launch_command,
+    run_postinstall,
+    supports_deployed_at,
+)
+from venvstacks.deploy.record import compute_changed, compute_record, load_record
 from venvstacks.deploy.selection import select_layers
-from venvstacks.deploy.swap import discard_previous, restore, staging_folder, swap_in
+from venvstacks.deploy.swap import create_staging, remove_staging
 from venvstacks.deploy.unpack import UnpackStoppedError, unpack_layer
 from venvstacks.deploy.verify import verify_archive
 from venvstacks.errors import DeployError
@@ -60,7 +70,8 @@ class DeployResult:
 
     ``layers`` are all the chosen layers in post-install order; of those,
     ``deployed`` were unpacked and post-installed in this run and ``unchanged``
-    were already deployed from the same archives and left alone.
+    were already deployed from the same archives and left alone.  ``recovery``
+    says what was finished or removed of an earlier, interrupted deployment.
     """
 
     target: Path
@@ -69,6 +80,7 @@ class DeployResult:
     deployed: tuple[str, ...]
     unchanged: tuple[str, ...]
     apps: tuple[DeployedApp, ...]
+    recovery: Recovery = field(default_factory=Recovery)
 
 
 def _run_parallel(
@@ -114,23 +126,38 @@ def _unpack_all(
     _run_parallel(unpack, layers, stop)
 
 
+def _finish_staged(target: Path, staging: Path, layers: Sequence[ManifestLayer]) -> list[str]:
+    """Post-install the staged layers for their final folders; return those that can't be."""
+    in_place: list[str] = []
+    for layer in layers:
+        name = layer.install_target
+        if supports_deployed_at(staging / name):
+            run_postinstall(name, staging / name, deployed_at=target / name)
+        else:
+            in_place.append(name)
+    return in_place
+
+
 def _install(
     target: Path,
     layers: Sequence[ManifestLayer],
     archives: Mapping[DeployedName, Path],
     record: Mapping[str, str],
 ) -> None:
-    with staging_folder(target) as staging:
+    staging = create_staging(target)
+    try:
         _unpack_all(staging, layers, archives)
-        moves = swap_in(staging, target, [layer.install_target for layer in layers])
-        try:
-            for layer in layers:
-                run_postinstall(layer, target / layer.install_target)
-            write_record(target, compute_record(record, layers))
-        except BaseException:
-            restore(moves)
-            raise
-        discard_previous(staging)
+        in_place = _finish_staged(target, staging, layers)
+    except BaseException:
+        remove_staging(staging)
+        raise
+    journal = Journal(
+        staging=staging.name,
+        layers=tuple(layer.install_target for layer in layers),
+        postinstall_in_place=tuple(in_place),
+        record=compute_record(record, layers),
+    )
+    commit(target, journal)
 
 
 def deploy_layers(
@@ -186,6 +213,7 @@ def _deploy_locked(
     layers = select_layers(manifest, include)
     if target.exists() and not target.is_dir():
         raise DeployError(f"{target}: not a folder; pass a folder to deploy the layers into")
+    recovery = recover(target) if target.is_dir() else Recovery()
     present = {
         la.install_target
         for la in layers
@@ -222,4 +250,5 @@ def _deploy_locked(
         deployed=tuple(la.install_target for la in to_deploy),
         unchanged=tuple(la.install_target for la in layers if la.install_target not in changed),
         apps=apps,
+        recovery=recovery,
     )

@@ -84,7 +84,7 @@ def _repair(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     if check.rendered_affected:
-        run_postinstall(layer, check.layer_dir)
+        run_postinstall(layer.install_target, check.layer_dir)
 
 
 def verify_deployment(

@@ -1,102 +1,95 @@
-"""Moving staged layers into the target folder all together, and back out on failure.
+"""Moving finished layers from a staging folder into a target folder, and back out.
 
-Layers are unpacked into a staging folder inside the target (the same file
-system, so every move is a rename).  ``postinstall.py`` writes absolute paths
-(``pyvenv.cfg``'s ``home``, the site folders in ``sitecustomize.py``), so it has
-to run where the layers stay: the staged layers are moved into place first,
-each previous folder renamed aside into ``<staging>/.previous/``, and then
-post-installed.  If anything fails from then on, `restore` removes the new
-folders and renames the previous ones back, leaving the target as it was.
+Layers are unpacked and post-installed in a staging folder inside the target
+(``TARGET/.venvstacks-staging-<random>/``: the same file system, so every move
+is a rename).  Switching to them is only renames: each previous folder goes
+aside into ``<staging>/.previous/``, then the new one takes its name.  Both
+functions here can be run again after being interrupted at any point and carry
+on where they stopped, which is what replaying the journal
+(`venvstacks.deploy.journal`) relies on.  Everything here takes paths, so the
+layer store reuses it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import shutil
+import os
 import tempfile
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
-from venvstacks.errors import DeployError
 from venvstacks.fs import remove_tree
 
 STAGING_PREFIX = ".venvstacks-staging-"
 PREVIOUS_DIR = ".previous"
 
 
-@dataclass(frozen=True)
-class Move:
-    """One layer moved into place: its folder and, if it replaced one, where that one went."""
-
-    final: Path
-    aside: Path | None
+def create_staging(target: Path) -> Path:
+    """Create a new, empty staging folder inside *target* and return it."""
+    return Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target))
 
 
-@contextlib.contextmanager
-def staging_folder(target: Path) -> Iterator[Path]:
-    """Create a staging folder inside *target*; remove it afterwards.
-
-    It is kept only if it still holds previous layer folders that could not be
-    restored (see `restore`), so nothing deployed is ever lost.
-    """
-    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target))
+def find_staging_folders(target: Path) -> list[Path]:
+    """Return the staging folders inside *target* (left by interrupted deployments)."""
     try:
-        yield staging
-    finally:
-        previous = staging / PREVIOUS_DIR
-        if not previous.is_dir() or not any(previous.iterdir()):
-            shutil.rmtree(staging, ignore_errors=True)
+        entries = sorted(target.iterdir())
+    except OSError:
+        return []
+    return [p for p in entries if p.name.startswith(STAGING_PREFIX) and not p.is_symlink()]
 
 
-def restore(moves: Sequence[Move]) -> None:
-    """Undo *moves*: remove each new folder and rename the previous one back.
-
-    Raises `DeployError` naming the folders that could not be restored (they
-    stay in the staging folder).
-    """
-    failed: list[str] = []
-    for move in reversed(moves):
-        try:
-            remove_tree(move.final)
-            if move.aside is not None:
-                move.aside.rename(move.final)
-        except OSError:
-            failed.append(str(move.aside or move.final))
-    if failed:
-        raise DeployError(
-            f"could not restore the previous deployment of {', '.join(failed)}; "
-            "move those folders back by hand"
-        )
+def _present(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
 
 
-def swap_in(staging: Path, target: Path, names: Sequence[str]) -> tuple[Move, ...]:
-    """Move the staged layer folders *names* into *target*, previous folders aside.
+def move_in(target: Path, staging: Path, names: Sequence[str]) -> None:
+    """Move the staged folders *names* into *target*, each previous folder aside first.
 
-    If a move fails, the ones already made are undone before the error is raised.
+    A name whose staged folder is gone was moved in already (by an interrupted
+    run), so running this again finishes the switch.
     """
     previous = staging / PREVIOUS_DIR
-    previous.mkdir(exist_ok=True)
-    moves: list[Move] = []
-    try:
-        for name in names:
-            final = target / name
-            aside = None
-            if final.exists() or final.is_symlink():
-                aside = previous / name
-                final.rename(aside)
-            moves.append(Move(final, aside))
-            (staging / name).rename(final)
-    except BaseException:
-        restore(moves)
-        raise
-    return tuple(moves)
+    with contextlib.suppress(FileExistsError):
+        previous.mkdir()
+    for name in names:
+        staged, final = staging / name, target / name
+        if not staged.is_dir():
+            continue
+        if _present(final):
+            final.rename(previous / name)
+        staged.rename(final)
 
 
-def discard_previous(staging: Path) -> None:
-    """Delete the previous layer folders once the new ones are in place for good.
+def move_out(target: Path, staging: Path, names: Sequence[str]) -> None:
+    """Undo `move_in`, as far as it got: new folders back into staging, previous ones back.
 
-    Best effort: the deployment has succeeded by then, so whatever can't be
-    deleted stays behind in the (hidden) staging folder.
+    Also safe to run again after being interrupted.
     """
-    shutil.rmtree(staging / PREVIOUS_DIR, ignore_errors=True)
+    previous = staging / PREVIOUS_DIR
+    for name in reversed(names):
+        staged, final, aside = staging / name, target / name, previous / name
+        if not _present(staged) and _present(final):  # the new folder was moved in
+            final.rename(staged)
+        if _present(aside) and not _present(final):
+            aside.rename(final)
+
+
+def compute_tree_size(path: Path) -> int:
+    """Return the bytes of the files below *path* (symlinks not followed; 0 if it is gone)."""
+    total = 0
+    for folder, _, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += Path(folder, name).lstat().st_size
+    return total
+
+
+def remove_staging(staging: Path) -> int:
+    """Delete a staging folder and everything in it; return the bytes it held.
+
+    Best effort: what can't be deleted stays, and the next run tries again.
+    """
+    size = compute_tree_size(staging)
+    with contextlib.suppress(OSError):
+        remove_tree(staging)
+    return size
