@@ -12,7 +12,7 @@ import os
 import platform
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
@@ -23,12 +23,14 @@ from venvstacks import __version__
 from venvstacks.archives import ArchiveFormat
 from venvstacks.builder.runtime import build_runtime_layer
 from venvstacks.builder.stack import BuildReporter, BuiltLayer, build_layers
+from venvstacks.builder.stamp import recover_build_folder
 from venvstacks.errors import PublishError
-from venvstacks.fs import remove_tree
+from venvstacks.fs import Recovery
 from venvstacks.lock.locker import LockedLayer, LockInstruction, lock_layers
 from venvstacks.lock.project import IndexOptions
 from venvstacks.lock.status import LayerLockStatus, compute_stack_lock_status
-from venvstacks.publish.export import ExportedStack, export_layers
+from venvstacks.publish.commit import recover_publication
+from venvstacks.publish.export import ExportedStack, export_layers, recover_export
 from venvstacks.publish.publisher import ArchiveProgress, PublishedStack, publish_layers
 from venvstacks.runtimes.install import compute_runtime_python, find_runtime_source
 from venvstacks.runtimes.requests import parse_runtime_request
@@ -37,6 +39,14 @@ from venvstacks.spec.load import StackSpec, load_stack_spec
 from venvstacks.spec.naming import BuildName, DeployedName, LayerKind, compute_deployed_name
 from venvstacks.spec.selection import LayerSelection, select_layers
 from venvstacks.tools.uv import uv_version
+
+# Told what a command repaired after an earlier run was killed (the CLI prints one line).
+RecoveryHandler = Callable[[Recovery], None]
+
+
+def _report_recovery(recovery: Recovery, on_recovery: RecoveryHandler | None) -> None:
+    if recovery and on_recovery is not None:
+        on_recovery(recovery)
 
 
 @dataclass(frozen=True)
@@ -198,11 +208,18 @@ class LockResult:
     unmatched_patterns: tuple[str, ...] = ()
 
 
-def lock_stack(spec_path: Path, options: LockOptions) -> LockResult:
-    """Lock the selected layers of the stack at *spec_path*."""
+def lock_stack(
+    spec_path: Path, options: LockOptions, on_recovery: RecoveryHandler | None = None
+) -> LockResult:
+    """Lock the selected layers of the stack at *spec_path*.
+
+    Runtimes are installed into the build folder, which is first repaired if
+    an earlier run was killed (see `recover_build_folder`).
+    """
     spec = load_stack_spec(spec_path)
     instructions, selection = compute_lock_instructions(spec, options)
     build_dir = resolve_option_path(spec, options.build_dir)
+    _report_recovery(recover_build_folder(build_dir), on_recovery)
     source = find_runtime_source(options.python_mirror, os.environ)
     interpreters: dict[BuildName, Path] = {}
     installing = threading.Lock()  # layers of one wave lock in parallel
@@ -215,7 +232,7 @@ def lock_stack(spec_path: Path, options: LockOptions) -> LockResult:
         if runtime.build_name not in interpreters:
             folder = build_dir / runtime.build_name
             if options.clean or not _runtime_matches(runtime, folder):
-                remove_tree(folder)
+                # Swapped in over the folder: removing it first could leave half of it.
                 build_runtime_layer(runtime, build_dir, source, base_only=True)
             interpreters[runtime.build_name] = folder / compute_runtime_python()
         return interpreters[runtime.build_name]
@@ -320,18 +337,25 @@ def plan_build(spec_path: Path, options: BuildOptions) -> StackStatus:
 
 
 def build_stack(
-    spec_path: Path, options: BuildOptions, reporter: BuildReporter | None = None
+    spec_path: Path,
+    options: BuildOptions,
+    reporter: BuildReporter | None = None,
+    on_recovery: RecoveryHandler | None = None,
 ) -> BuildResult:
     """Lock (only when asked to), then build the selected layers of the stack at *spec_path*.
 
     ``--clean`` rebuilds the included layers from scratch, their dependencies too
-    with ``--build-dependencies``, and derived layers when they are built.
+    with ``--build-dependencies``, and derived layers when they are built.  The
+    build folder is first repaired if an earlier run was killed.
     """
     spec = load_stack_spec(spec_path)
     selection, operations = compute_build_operations(spec, options)
+    _report_recovery(
+        recover_build_folder(resolve_option_path(spec, options.build_dir)), on_recovery
+    )
     locked: tuple[LockedLayer, ...] = ()
     if options.lock_if_needed or options.reset_lock:
-        locked = lock_stack(spec_path, _lock_options(options)).locked
+        locked = lock_stack(spec_path, _lock_options(options), on_recovery).locked
     built: tuple[BuiltLayer, ...] = ()
     if options.build:
         clean = set(selection.included | selection.derived) if options.clean else set()
@@ -401,16 +425,28 @@ def _load_publishable(
 
 
 def publish_stack(
-    spec_path: Path, options: PublishOptions, progress: ArchiveProgress | None = None
+    spec_path: Path,
+    options: PublishOptions,
+    progress: ArchiveProgress | None = None,
+    on_recovery: RecoveryHandler | None = None,
 ) -> PublishedStack:
-    """Archive the selected built layers of the stack at *spec_path* (or plan it: ``dry_run``)."""
+    """Archive the selected built layers of the stack at *spec_path* (or plan it: ``dry_run``).
+
+    Unless it is a dry run, the build and output folders are first repaired if
+    an earlier run was killed (an interrupted publication is finished).
+    """
     spec, statuses, selected = _load_publishable(spec_path, options)
+    build_dir = resolve_option_path(spec, options.build_dir)
+    output_dir = resolve_option_path(spec, options.output_dir)
+    if not options.dry_run:
+        _report_recovery(recover_build_folder(build_dir), on_recovery)
+        _report_recovery(recover_publication(output_dir), on_recovery)
     return publish_layers(
         spec,
         statuses,
         selected,
-        build_dir=resolve_option_path(spec, options.build_dir),
-        output_dir=resolve_option_path(spec, options.output_dir),
+        build_dir=build_dir,
+        output_dir=output_dir,
         archive_format=options.archive_format or compute_default_format(),
         tag_outputs=options.tag_outputs,
         force=options.force,
@@ -424,15 +460,26 @@ def publish_stack(
     )
 
 
-def export_stack(spec_path: Path, options: PublishOptions) -> ExportedStack:
-    """Copy the selected built layers of the stack at *spec_path* into a local folder."""
+def export_stack(
+    spec_path: Path, options: PublishOptions, on_recovery: RecoveryHandler | None = None
+) -> ExportedStack:
+    """Copy the selected built layers of the stack at *spec_path* into a local folder.
+
+    Unless it is a dry run, the build and export folders are first repaired if
+    an earlier run was killed.
+    """
     spec, statuses, selected = _load_publishable(spec_path, options)
+    build_dir = resolve_option_path(spec, options.build_dir)
+    output_dir = resolve_option_path(spec, options.output_dir)
+    if not options.dry_run:
+        _report_recovery(recover_build_folder(build_dir), on_recovery)
+        _report_recovery(recover_export(output_dir), on_recovery)
     return export_layers(
         spec,
         statuses,
         selected,
-        build_dir=resolve_option_path(spec, options.build_dir),
-        output_dir=resolve_option_path(spec, options.output_dir),
+        build_dir=build_dir,
+        output_dir=output_dir,
         force=options.force,
         dry_run=options.dry_run,
     )

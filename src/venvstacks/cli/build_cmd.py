@@ -143,7 +143,7 @@ def build(
                 return
         reporter = None if json_output else _ProgressReporter(output)
         try:
-            result = build_stack(spec_path, options, reporter)
+            result = build_stack(spec_path, options, reporter, output.recovered)
         finally:
             if reporter is not None:
                 reporter.close()
@@ -164,6 +164,7 @@ def build(
                         force=clean,  # a clean build is archived again
                     ),
                     bars,
+                    output.recovered,
                 )
             report_publication(output, published, json_output=json_output)
         elif json_output:  # the plan again, now showing the new locks

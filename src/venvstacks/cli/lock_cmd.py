@@ -86,7 +86,7 @@ def lock(
             print_status(plan, json_output=json_output, with_dependencies=False)
             if show_only:
                 return
-        result = lock_stack(spec_path, options)
+        result = lock_stack(spec_path, options, output.recovered)
         if not (show and not json_output):  # else already warned when the plan was shown
             output.warn_loaded(result.spec.warnings, result.unmatched_patterns)
         if json_output:  # the plan again, now showing the new locks

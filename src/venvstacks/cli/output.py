@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import typer
 
 from venvstacks.errors import BuildError, Problem, SpecError, VenvStacksError
+from venvstacks.fs import Recovery
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,11 @@ class Output:
             self.warn(warning.render())
         for pattern in unmatched_patterns:
             self.warn(f"no layers match {pattern!r}")
+
+    def recovered(self, recovery: Recovery) -> None:
+        """Print what a command repaired after an earlier run was killed (unless ``--quiet``)."""
+        if self.verbosity >= 0:
+            typer.echo(recovery.render(), err=True)
 
     def detail(self, message: str) -> None:
         """Print a detail to stderr when ``--verbose`` was given."""

@@ -172,7 +172,9 @@ def publish(
     run_guarded(
         output,
         lambda: report_publication(
-            output, publish_stack(spec_path, options), json_output=json_output
+            output,
+            publish_stack(spec_path, options, on_recovery=output.recovered),
+            json_output=json_output,
         ),
     )
 
@@ -214,7 +216,7 @@ def local_export(
     )
 
     def action() -> None:
-        exported = export_stack(spec_path, options)
+        exported = export_stack(spec_path, options, output.recovered)
         if json_output:
             typer.echo(json.dumps(exported.manifest, indent=2, sort_keys=True))
         elif exported.dry_run and output.verbosity >= 0:
