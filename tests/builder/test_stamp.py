@@ -33,7 +33,7 @@ def stage(build_dir: Path, name: str, content: str) -> Path:
 
 
 def built(build_dir: Path, name: str = "framework-base") -> str | None:
-    """The content of the layer under *name*, or None."""
+    """Return the content of the layer under *name*, or None."""
     path = build_dir / name / "content.txt"
     return path.read_text() if path.exists() else None
 
