@@ -84,7 +84,7 @@ def kill_everywhere(
 
 
 def random_kill(stack: Stack, command: str, reset: Callable[[], None], seed: int) -> None:
-    """A real SIGKILL at a seeded random time, then a run that must converge."""
+    """Kill the command with a real SIGKILL at a seeded random time; the next run converges."""
     reset()
     delay = random.Random(seed).uniform(0.8, 2.5)  # noqa: S311 - a test timing, not a secret
     run_sigkilled_after(stack.args(command), delay, stack.project)
