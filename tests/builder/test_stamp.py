@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,8 +134,8 @@ def kill_at(monkeypatch: pytest.MonkeyPatch, step: int) -> list[int]:
 
     count = [0]
 
-    def counted(original):  # type: ignore[no-untyped-def]
-        def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def counted(original: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             count[0] += 1
             if count[0] == step:
                 raise Killed
@@ -164,14 +166,13 @@ def test_a_swap_killed_at_any_step_is_recovered(
         assert count[0] < step
         return
     # Whatever the state, no stamp claims a folder that is not there.
-    for inputs, content in ((INPUTS, "v1"), (NEW_INPUTS, "v2")):
-        if is_up_to_date(tmp_path, "framework-base", inputs):
-            assert built(tmp_path) == content
+    for claimed, version in ((INPUTS, "v1"), (NEW_INPUTS, "v2")):
+        if is_up_to_date(tmp_path, "framework-base", claimed):
+            assert built(tmp_path) == version
     recovery = recover_build_folder(tmp_path)
     content = built(tmp_path)
     assert content in {"v1", "v2"}  # the previous layer, or the new one: never none
-    inputs = INPUTS if content == "v1" else NEW_INPUTS
-    assert is_up_to_date(tmp_path, "framework-base", inputs)
+    assert is_up_to_date(tmp_path, "framework-base", INPUTS if content == "v1" else NEW_INPUTS)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "framework-base",
         "framework-base.last-build.json",

@@ -72,10 +72,15 @@ def launch(layer: Path) -> str:
 
 
 def tree(root: Path) -> dict[str, str]:
-    """Every entry below *root*, hidden ones included: files by sha256, links by target."""
+    """Every entry below *root*, hidden ones included: files by sha256, links by target.
+
+    Folder locks (``.venvstacks.lock*``: who held the folder last) are left out.
+    """
     found: dict[str, str] = {}
     for path in sorted(root.rglob("*")):
         name = path.relative_to(root).as_posix()
+        if name.startswith(".venvstacks.lock"):
+            continue
         if path.is_symlink():
             found[name] = f"-> {path.readlink()}"
         elif path.is_file():

@@ -11,9 +11,12 @@ at a few seeded random times completes each test.
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -202,7 +205,8 @@ def test_local_export_killed_anywhere(stack: Stack) -> None:
             )
         recover_export(export)
         assert launch(export / "app-app") in (V1, V2)
-        assert not [p.name for p in export.rglob(".*")]
+        hidden = [p.name for p in export.rglob(".*")]
+        assert not [name for name in hidden if not name.startswith(".venvstacks.lock")]
 
     def converged() -> None:
         assert tree(export) == expected
@@ -238,4 +242,31 @@ def test_publish_after_a_killed_build_finds_the_previous_build(stack: Stack) -> 
     )
     assert launch(build / "app-app") == V1
     run_ok(stack.project, *stack.args("build"))
+    assert tree(build) == tree(stack.build_v2)
+
+
+def test_a_runtime_rebuild_killed_during_its_install_leaves_the_previous_build_publishable(
+    stack: Stack,
+) -> None:
+    """The defect of issue 10: 59 MB of install leftovers, and publish saying "not built yet"."""
+    build = stack.project / "_build"
+    copy_tree(stack.build_v2, build)
+    args = stack.args("build", "--include", "cpython-3.11", "--clean")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "venvstacks", *args],
+        cwd=stack.project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not list(build.glob("..cpython-3.11.staging-install-*/pythons/*/bin")):
+        assert proc.poll() is None, "the build ended before uv installed the runtime"
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    assert list(build.glob("..cpython-3.11.staging-install-*"))
+    assert launch(build / "app-app") == V2  # the previous build still runs
+    published = run_ok(stack.project, *stack.args("publish", "--output-dir", "_after-kill"))
+    recovered = published.stderr.splitlines()[0]
+    assert recovered.startswith(f"recovered {build} after an interrupted run: removed ")
+    assert not [p for p in build.iterdir() if p.name.startswith("..")]
     assert tree(build) == tree(stack.build_v2)
