@@ -22,7 +22,6 @@ commit (`recover_publication`), then removes every leftover temporary name.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -39,6 +38,7 @@ from venvstacks.fs import (
     write_json,
     write_text,
 )
+from venvstacks.hashing import hash_file_contents
 from venvstacks.publish.metadata import METADATA_DIR
 
 JOURNAL_NAME = ".publish-journal.json"
@@ -60,11 +60,6 @@ class PublicationChange:
 
     moves: tuple[tuple[str, str], ...]  # (staged name, archive name)
     writes: tuple[tuple[str, str], ...]  # (metadata path, text)
-
-
-def _sha256(path: Path) -> str:
-    with path.open("rb") as stream:
-        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def _load_json(path: Path) -> Any:
@@ -135,7 +130,7 @@ def _hold(output_dir: Path, archive_name: str) -> tuple[str, str]:
         except OSError:  # no hard links on this file system: copy
             shutil.copyfile(archive, temp)
         temp.replace(hold)
-    return hold.name, _sha256(hold)
+    return hold.name, hash_file_contents(hold, omit_prefix=True)
 
 
 def _plan_holds(output_dir: Path, moves: Sequence[tuple[str, str]]) -> list[str]:
