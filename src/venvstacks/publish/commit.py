@@ -35,11 +35,14 @@ from venvstacks.fs import (
     is_temp_file_name,
     recover_swaps,
     remove_leftovers,
+    render_json,
     write_json,
     write_text,
 )
-from venvstacks.hashing import hash_file_contents
+from venvstacks.hashing import hash_file_contents, hash_strings
+from venvstacks.publish.manifest import METADATA_HASHES_FIELD, write_manifest
 from venvstacks.publish.metadata import METADATA_DIR
+from venvstacks.signing import SecretKey
 
 JOURNAL_NAME = ".publish-journal.json"
 HOLD_PREFIX = ".held-"
@@ -59,7 +62,7 @@ class PublicationChange:
     """
 
     moves: tuple[tuple[str, str], ...]  # (staged name, archive name)
-    writes: tuple[tuple[str, str], ...]  # (metadata path, text)
+    writes: tuple[tuple[str, str | None], ...]  # (metadata path, text; None: remove it)
 
 
 def _load_json(path: Path) -> Any:
@@ -100,8 +103,15 @@ def find_named_archives(output_dir: Path) -> set[str]:
     }
 
 
-def _retarget(output_dir: Path, archive_name: str, sha256: str, hold_name: str) -> None:
-    """Point the metadata entries naming *archive_name* with these bytes at *hold_name*."""
+def _retarget(
+    output_dir: Path, archive_name: str, sha256: str, hold_name: str, sign_key: SecretKey | None
+) -> None:
+    """Point the metadata entries naming *archive_name* with these bytes at *hold_name*.
+
+    A manifest entry's hash of its layer's metadata file follows the change, and
+    a changed manifest is signed again with *sign_key* (without one, a stale
+    signature is removed).
+    """
     for path in _metadata_files(output_dir):
         data = _load_json(path)
         changed = False
@@ -113,8 +123,14 @@ def _retarget(output_dir: Path, archive_name: str, sha256: str, hold_name: str) 
                 and hashes.get("sha256") == sha256
             ):
                 entry["archive_name"] = hold_name
+                if METADATA_HASHES_FIELD in entry:
+                    metadata = {k: v for k, v in entry.items() if k != METADATA_HASHES_FIELD}
+                    digest = hash_strings([render_json(metadata)], omit_prefix=True)
+                    entry[METADATA_HASHES_FIELD] = {"sha256": digest}
                 changed = True
-        if changed:
+        if changed and "layers" in data:
+            write_manifest(path, data, sign_key)
+        elif changed:
             write_json(path, data)
 
 
@@ -138,18 +154,21 @@ def _plan_holds(output_dir: Path, moves: Sequence[tuple[str, str]]) -> list[str]
     return [final for _, final in moves if final in named and (output_dir / final).is_file()]
 
 
-def _apply(output_dir: Path, journal: Mapping[str, Any]) -> None:
+def _apply(output_dir: Path, journal: Mapping[str, Any], sign_key: SecretKey | None = None) -> None:
     for final in journal["holds"]:
         held = (output_dir / f"{HOLD_PREFIX}{final}").exists()
         if not held and not (output_dir / final).is_file():
             continue  # removed by hand since: nothing left to keep
         hold_name, sha256 = _hold(output_dir, final)
-        _retarget(output_dir, final, sha256, hold_name)
+        _retarget(output_dir, final, sha256, hold_name, sign_key)
     for staged, final in journal["moves"]:
         if (output_dir / staged).is_file():
             (output_dir / staged).replace(output_dir / final)
     for relative, text in journal["writes"]:
         path = output_dir / relative
+        if text is None:
+            path.unlink(missing_ok=True)
+            continue
         try:
             current = path.read_text(encoding="utf-8")
         except OSError:
@@ -164,15 +183,20 @@ def _apply(output_dir: Path, journal: Mapping[str, Any]) -> None:
             hold.unlink(missing_ok=True)
 
 
-def commit_publication(output_dir: Path, change: PublicationChange) -> None:
-    """Swap *change* into *output_dir* (see the module docstring)."""
+def commit_publication(
+    output_dir: Path, change: PublicationChange, *, sign_key: SecretKey | None = None
+) -> None:
+    """Swap *change* into *output_dir* (see the module docstring).
+
+    *sign_key* signs the intermediate manifest that points at held archives.
+    """
     journal = {
         "holds": _plan_holds(output_dir, change.moves),
         "moves": [list(move) for move in change.moves],
         "writes": [list(write) for write in change.writes],
     }
     write_json(output_dir / METADATA_DIR / JOURNAL_NAME, journal)
-    _apply(output_dir, journal)
+    _apply(output_dir, journal, sign_key)
 
 
 def _valid_journal(output_dir: Path, data: Any) -> bool:
@@ -219,4 +243,6 @@ def recover_publication(output_dir: Path) -> Recovery:
     named = find_named_archives(output_dir)
     leftovers = [p for p in sorted(output_dir.iterdir()) if _is_leftover(p.name, named)]
     recovery = recovery.merge(remove_leftovers(output_dir, leftovers))
-    return recovery.merge(recover_swaps(output_dir / METADATA_DIR, subfolders=("env_metadata",)))
+    return recovery.merge(
+        recover_swaps(output_dir / METADATA_DIR, subfolders=("env_metadata", "sbom"))
+    )

@@ -28,7 +28,12 @@ from venvstacks.fs import render_json
 from venvstacks.hashing import hash_strings
 from venvstacks.lock.status import LayerLockStatus
 from venvstacks.publish.commit import PublicationChange, commit_publication, compute_staged_name
-from venvstacks.publish.content import compute_layer_entries
+from venvstacks.publish.content import (
+    compute_content_fields,
+    compute_layer_entries,
+    load_layer_config,
+)
+from venvstacks.publish.manifest import add_metadata_hash, render_manifest_files
 from venvstacks.publish.metadata import (
     ARCHIVE_INPUT_FIELDS,
     compute_archive_name,
@@ -38,8 +43,11 @@ from venvstacks.publish.metadata import (
     compute_manifest_path,
     compute_tag,
 )
+from venvstacks.publish.sbom import compute_layer_sbom, compute_sbom_path
+from venvstacks.signing import SecretKey
 from venvstacks.spec.load import StackSpec
 from venvstacks.spec.naming import BuildName, LayerKind
+from venvstacks.spec.platforms import TargetPlatform
 
 
 @dataclass(frozen=True)
@@ -126,8 +134,12 @@ def publish_layers(
     tools: Mapping[str, str],
     environ: Mapping[str, str] = os.environ,
     progress: ArchiveProgress | None = None,
+    sign_key: SecretKey | None = None,
 ) -> PublishedStack:
-    """Archive the *selected* built layers into *output_dir* (see the module docstring)."""
+    """Archive the *selected* built layers into *output_dir* (see the module docstring).
+
+    With *sign_key*, the manifest gets a detached minisign signature beside it.
+    """
     host = compute_host_platform()
     tag = compute_tag(host.value, tag_outputs)
     windows = host.value.startswith("win")
@@ -173,30 +185,35 @@ def publish_layers(
 
     manifest_path = compute_manifest_path(output_dir, tag)
     moves: list[tuple[str, str]] = []
+    sboms: dict[str, tuple[str, str]] = {}
     if not dry_run:
-        moves = _stage_archives(
+        moves, sboms = _stage_archives(
             planned,
             build_dir,
             output_dir,
-            _ArchiveSettings(archive_format, tag, dict(tools), environ, progress),
+            _ArchiveSettings(host, archive_format, tag, dict(tools), environ, progress),
         )
     layers = [
         PublishedLayer(status.layer.build_name, status.layer.kind, metadata, rebuilt)
         for status, metadata, rebuilt in planned
     ]
-    manifest = compute_manifest([p.metadata for p in layers], [p.kind for p in layers])
+    manifest = compute_manifest(
+        [add_metadata_hash(p.metadata) for p in layers], [p.kind for p in layers]
+    )
     if not dry_run:
-        writes = [
-            (
-                compute_layer_metadata_path(output_dir, p.build_name, tag)
-                .relative_to(output_dir)
-                .as_posix(),
-                render_json(p.metadata),
-            )
-            for p in layers
-        ]
-        writes.append((manifest_path.relative_to(output_dir).as_posix(), render_json(manifest)))
-        commit_publication(output_dir, PublicationChange(tuple(moves), tuple(writes)))
+        writes: list[tuple[str, str | None]] = []
+        for p in layers:
+            if p.build_name in sboms:
+                writes.append(sboms[p.build_name])
+            path = compute_layer_metadata_path(output_dir, p.build_name, tag)
+            writes.append((path.relative_to(output_dir).as_posix(), render_json(p.metadata)))
+        writes += [
+            (path.relative_to(output_dir).as_posix(), text)
+            for path, text in render_manifest_files(manifest_path, manifest, sign_key)
+        ]  # the signature, then the manifest: last
+        commit_publication(
+            output_dir, PublicationChange(tuple(moves), tuple(writes)), sign_key=sign_key
+        )
     return PublishedStack(output_dir, manifest_path, manifest, tuple(layers), dry_run)
 
 
@@ -212,6 +229,7 @@ class ArchiveProgress(Protocol):
 
 @dataclass(frozen=True)
 class _ArchiveSettings:
+    platform: TargetPlatform
     archive_format: ArchiveFormat
     tag: str
     tools: Mapping[str, str]
@@ -224,20 +242,27 @@ def _stage_archives(
     build_dir: Path,
     output_dir: Path,
     settings: _ArchiveSettings,
-) -> list[tuple[str, str]]:
-    """Write the archives of rebuilt layers under their staged names; return the renames to do.
+) -> tuple[list[tuple[str, str]], dict[str, tuple[str, str]]]:
+    """Write the archives of rebuilt layers under their staged names.
 
-    Each rebuilt layer's metadata gets the staged archive's size and hash.  If
-    any archive fails, every staged archive is removed and nothing else changed.
+    Returns the renames to do and, per rebuilt layer, its SBOM (path, text).
+    Each rebuilt layer's metadata gets the staged archive's size and hash and
+    its content fields.  If any archive fails, every staged archive is removed
+    and nothing else changed.
     """
+    sboms: dict[str, tuple[str, str]] = {}
 
     def write(status: LayerLockStatus, metadata: dict[str, Any]) -> None:
         layer_dir = build_dir / status.layer.build_name
         staged = output_dir / compute_staged_name(metadata["archive_name"])
         if settings.progress is not None:
             settings.progress.archive_started(metadata["archive_name"])
+        sbom = compute_layer_sbom(
+            status, settings.platform, load_layer_config(layer_dir)["py_version"]
+        )
+        entries = compute_layer_entries(layer_dir, sbom)
         write_archive(
-            compute_layer_entries(layer_dir),
+            entries,
             staged,
             root_name=metadata["install_target"],
             archive_format=settings.archive_format,
@@ -247,13 +272,16 @@ def _stage_archives(
         metadata["archive_size"] = staged.stat().st_size
         metadata["archive_hashes"] = {"sha256": _sha256(staged)}
         metadata["build_tools"] = dict(settings.tools)
+        sbom_path = compute_sbom_path(output_dir, status.layer.build_name, settings.tag)
+        metadata.update(compute_content_fields(entries, sbom, sbom_path.relative_to(output_dir)))
+        sboms[status.layer.build_name] = (sbom_path.relative_to(output_dir).as_posix(), sbom)
         if settings.progress is not None:
             settings.progress.archive_finished(metadata["archive_name"])
 
     jobs = [metadata for _, metadata, rebuilt in planned if rebuilt]
     moves = [(compute_staged_name(m["archive_name"]), m["archive_name"]) for m in jobs]
     if not jobs:
-        return moves
+        return moves, sboms
     output_dir.mkdir(parents=True, exist_ok=True)
     try:
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
@@ -268,4 +296,4 @@ def _stage_archives(
         for staged, _ in moves:
             (output_dir / staged).unlink(missing_ok=True)
         raise
-    return moves
+    return moves, sboms
