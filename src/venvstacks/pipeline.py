@@ -13,7 +13,7 @@ import os
 import platform
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
@@ -29,13 +29,15 @@ from venvstacks.builder.stack import (
     build_layers,
     compute_host_platform,
 )
+from venvstacks.builder.stamp import recover_build_folder
 from venvstacks.errors import PublishError
-from venvstacks.fs import remove_tree
+from venvstacks.fs import Recovery
 from venvstacks.lock.locker import LockedLayer, LockInstruction, lock_layers
 from venvstacks.lock.project import IndexOptions
 from venvstacks.lock.status import LayerLockStatus, compute_stack_lock_status
 from venvstacks.locks import LockWaitReporter, hold_folders
-from venvstacks.publish.export import ExportedStack, export_layers
+from venvstacks.publish.commit import recover_publication
+from venvstacks.publish.export import ExportedStack, export_layers, recover_export
 from venvstacks.publish.publisher import ArchiveProgress, PublishedStack, publish_layers
 from venvstacks.runtimes.install import compute_runtime_python, find_runtime_source
 from venvstacks.runtimes.requests import parse_runtime_request
@@ -45,6 +47,14 @@ from venvstacks.spec.load import StackSpec, load_stack_spec
 from venvstacks.spec.naming import BuildName, DeployedName, LayerKind, compute_deployed_name
 from venvstacks.spec.selection import LayerSelection, select_layers
 from venvstacks.tools.uv import uv_version
+
+# Told what a command repaired after an earlier run was killed (the CLI prints one line).
+RecoveryHandler = Callable[[Recovery], None]
+
+
+def _report_recovery(recovery: Recovery, on_recovery: RecoveryHandler | None) -> None:
+    if recovery and on_recovery is not None:
+        on_recovery(recovery)
 
 
 @dataclass(frozen=True)
@@ -228,17 +238,22 @@ class LockResult:
 
 
 def lock_stack(
-    spec_path: Path, options: LockOptions, waiting: LockWaitReporter | None = None
+    spec_path: Path,
+    options: LockOptions,
+    waiting: LockWaitReporter | None = None,
+    on_recovery: RecoveryHandler | None = None,
 ) -> LockResult:
     """Lock the selected layers of the stack at *spec_path*.
 
     Holds the build folder (locking installs runtimes there), waiting for it
-    up to ``options.lock_timeout`` seconds.
+    up to ``options.lock_timeout`` seconds, and first repairs it if an earlier
+    run was killed (see `recover_build_folder`).
     """
     spec = load_stack_spec(spec_path)
     instructions, selection = compute_lock_instructions(spec, options)
     build_dir = resolve_option_path(spec, options.build_dir)
     with hold_folders([build_dir], command="lock", timeout=options.lock_timeout, reporter=waiting):
+        _report_recovery(recover_build_folder(build_dir), on_recovery)
         return _lock_stack(spec, options, instructions, selection, build_dir)
 
 
@@ -261,7 +276,7 @@ def _lock_stack(
         if runtime.build_name not in interpreters:
             folder = build_dir / runtime.build_name
             if options.clean or not _runtime_matches(runtime, folder):
-                remove_tree(folder)
+                # Swapped in over the folder: removing it first could leave half of it.
                 build_runtime_layer(runtime, build_dir, source, base_only=True)
             interpreters[runtime.build_name] = folder / compute_runtime_python()
         return interpreters[runtime.build_name]
@@ -399,32 +414,41 @@ def build_stack(
     options: BuildOptions,
     reporter: BuildReporter | None = None,
     waiting: LockWaitReporter | None = None,
+    on_recovery: RecoveryHandler | None = None,
 ) -> BuildResult:
     """Lock (only when asked to), then build the selected layers of the stack at *spec_path*.
 
     ``--clean`` rebuilds the included layers from scratch, their dependencies too
     with ``--build-dependencies``, and derived layers when they are built.
     Holds the build folder throughout, waiting for it up to
-    ``options.lock_timeout`` seconds.
+    ``options.lock_timeout`` seconds; the folder is first repaired if an
+    earlier run was killed.
     """
     spec = load_stack_spec(spec_path)
     options = resolve_include_dependencies(options)
     build_dir = resolve_option_path(spec, options.build_dir)
     with hold_folders([build_dir], command="build", timeout=options.lock_timeout, reporter=waiting):
-        return _build_stack(spec_path, spec, options, reporter, waiting)
+        return _build_stack(
+            spec_path, spec, options, reporter=reporter, waiting=waiting, on_recovery=on_recovery
+        )
 
 
 def _build_stack(
     spec_path: Path,
     spec: StackSpec,
     options: BuildOptions,
+    *,
     reporter: BuildReporter | None,
     waiting: LockWaitReporter | None,
+    on_recovery: RecoveryHandler | None,
 ) -> BuildResult:
     selection, operations = compute_build_operations(spec, options)
+    _report_recovery(
+        recover_build_folder(resolve_option_path(spec, options.build_dir)), on_recovery
+    )
     locked: tuple[LockedLayer, ...] = ()
     if options.lock_if_needed or options.reset_lock:
-        locked = lock_stack(spec_path, _lock_options(options), waiting).locked
+        locked = lock_stack(spec_path, _lock_options(options), waiting, on_recovery).locked
     built: tuple[BuiltLayer, ...] = ()
     if options.build:
         clean = set(selection.included | selection.derived) if options.clean else set()
@@ -558,13 +582,21 @@ def publish_stack(
     options: PublishOptions,
     progress: ArchiveProgress | None = None,
     waiting: LockWaitReporter | None = None,
+    on_recovery: RecoveryHandler | None = None,
 ) -> PublishedStack:
     """Archive the selected built layers of the stack at *spec_path* (or plan it: ``dry_run``).
 
-    Holds the build and output folders (see `_hold_publish_folders`).
+    Holds the build and output folders (see `_hold_publish_folders`); unless it
+    is a dry run, they are first repaired if an earlier run was killed (an
+    interrupted publication is finished).
     """
     spec = load_stack_spec(spec_path)
     with _hold_publish_folders(spec, options, "publish", waiting):
+        if not options.dry_run:
+            build_dir = resolve_option_path(spec, options.build_dir)
+            _report_recovery(recover_build_folder(build_dir), on_recovery)
+            output_dir = resolve_option_path(spec, options.output_dir)
+            _report_recovery(recover_publication(output_dir), on_recovery)
         return _publish(*_load_publishable(spec, options), options, progress)
 
 
@@ -596,14 +628,24 @@ def _publish(
 
 
 def export_stack(
-    spec_path: Path, options: PublishOptions, waiting: LockWaitReporter | None = None
+    spec_path: Path,
+    options: PublishOptions,
+    waiting: LockWaitReporter | None = None,
+    on_recovery: RecoveryHandler | None = None,
 ) -> ExportedStack:
     """Copy the selected built layers of the stack at *spec_path* into a local folder.
 
-    Holds the build and export folders (a dry run holds nothing).
+    Holds the build and export folders (a dry run holds nothing); unless it is a
+    dry run, they are first repaired if an earlier run was killed.
     """
     spec = load_stack_spec(spec_path)
     with _hold_publish_folders(spec, options, "local-export", waiting):
+        if not options.dry_run:
+            build_dir = resolve_option_path(spec, options.build_dir)
+            _report_recovery(recover_build_folder(build_dir), on_recovery)
+            _report_recovery(
+                recover_export(resolve_option_path(spec, options.output_dir)), on_recovery
+            )
         return _export(*_load_publishable(spec, options), options)
 
 

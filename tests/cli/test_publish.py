@@ -508,7 +508,7 @@ def test_source_date_epoch_clamps_mtimes(project: Path, monkeypatch: pytest.Monk
     assert max(m.mtime for m in members.values()) == 1_000_000_000
 
 
-def test_interrupted_publish_leaves_consistent_metadata(
+def test_failed_publish_leaves_the_previous_publication(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     options = PublishOptions(
@@ -541,24 +541,26 @@ def test_interrupted_publish_leaves_consistent_metadata(
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1000000000")
     with pytest.raises(OSError, match="disk full"):
         publish_stack(spec, dataclasses.replace(options, force=True))
+    # Nothing is committed before every archive is staged: the previous publication is
+    # untouched, byte for byte, and no staged archive is left behind.
+    assert tree_bytes(out) == previous
+    assert not [
+        p for p in out.rglob("*") if p.name.startswith(".") and p.name not in LOCK_FILE_NAMES
+    ]
     assert_claims_hold(out)
-    temporary = [p for p in out.rglob("*") if p.name.startswith(".")]
-    assert [p for p in temporary if p.name not in LOCK_FILE_NAMES] == []
-    # The failed layer keeps its previous archive and metadata.
-    assert (out / "framework-upper@1.tar.zst").read_bytes() == previous["framework-upper@1.tar.zst"]
-    upper = "__venvstacks__/env_metadata/framework-upper.json"
-    assert (out / upper).read_bytes() == previous[upper]
-    assert (out / "app-app.tar.zst").read_bytes() != previous["app-app.tar.zst"]
-    assert [layer_metadata(out, n)["archive_build"] for n in list(INSTALL_TARGETS)[1:]] == [
-        2, 1, 2,
-    ]  # fmt: skip
 
-    # The next publication finds every archive complete, so it has nothing to archive again.
+    # The next publication archives the layers again and commits them all.
     monkeypatch.setattr(publisher, "write_archive", original)
-    published = publish_stack(spec, options)
-    assert [p.rebuilt for p in published.layers] == [False, False, False]
+    published = publish_stack(spec, dataclasses.replace(options, force=True))
+    assert [p.rebuilt for p in published.layers] == [True, True, True]
+    assert [layer_metadata(out, n)["archive_build"] for n in list(INSTALL_TARGETS)[1:]] == [
+        2, 2, 2,
+    ]  # fmt: skip
     assert load_json(out / "__venvstacks__/venvstacks.json") == published.manifest
     assert_claims_hold(out)
+    assert not [
+        p for p in out.rglob("*") if p.name.startswith(".") and p.name not in LOCK_FILE_NAMES
+    ]
 
 
 def test_published_archives_deploy_and_run(published: Path, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +25,10 @@ from venvstacks.builder.dynlib import DYNLIB_DIR, link_shared_libraries
 from venvstacks.builder.layer_config import compute_layered_config, compute_site_dir
 from venvstacks.builder.portability import find_build_paths
 from venvstacks.builder.runtime import write_layer_files
+from venvstacks.builder.stamp import install_layer
 from venvstacks.builder.venv import compute_venv_python, create_layer_venv
 from venvstacks.errors import BuildError, ToolError
-from venvstacks.fs import remove_tree, replace_tree
+from venvstacks.fs import compute_staging_path, remove_tree
 from venvstacks.lock.constraints import parse_locked_pins
 from venvstacks.lock.status import load_pylock
 from venvstacks.spec.graph import Layer
@@ -71,6 +72,7 @@ class LayeredBuild:
     python_platform: str
     runtime: LowerLayer
     frameworks: tuple[LowerLayer, ...]  # sys.path order
+    stamp_inputs: Mapping[str, object] | None = None  # recorded as the folder is swapped in
 
     @property
     def site_dir(self) -> Path:
@@ -129,7 +131,7 @@ def build_layered_layer(plan: LayeredBuild, *, runner: Runner = run) -> Path:
     layer = plan.layer
     label = layer.build_name
     final = plan.build_dir / layer.build_name
-    staging = plan.build_dir / f".{layer.build_name}.staging"
+    staging = compute_staging_path(final)
     remove_tree(staging)
     try:
         runtime_python = plan.runtime.build_path / "bin" / "python"
@@ -182,7 +184,7 @@ def build_layered_layer(plan: LayeredBuild, *, runner: Runner = run) -> Path:
                 f"({', '.join(leaks[:5])}); it would break once deployed elsewhere"
             )
         check_imports(python, find_top_level_names(site_packages), label=label, runner=runner)
-        replace_tree(staging, final)
+        install_layer(staging, final, plan.stamp_inputs)
     finally:
         remove_tree(staging)
     return final

@@ -7,6 +7,7 @@ in only when complete, so a failed build leaves the previous build usable.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -16,8 +17,9 @@ from venvstacks.builder.bytecode import compile_layer
 from venvstacks.builder.cleanup import remove_installer_caches, remove_scripts
 from venvstacks.builder.layer_config import compute_runtime_config, compute_site_dir
 from venvstacks.builder.portability import find_build_paths
+from venvstacks.builder.stamp import install_layer
 from venvstacks.errors import BuildError, ToolError
-from venvstacks.fs import remove_tree, replace_tree, write_text
+from venvstacks.fs import compute_staging_path, remove_tree, write_text
 from venvstacks.runtimes.install import RuntimeSource, compute_runtime_python, install_runtime
 from venvstacks.runtimes.requests import parse_runtime_request
 from venvstacks.spec.graph import Layer
@@ -81,13 +83,15 @@ def build_runtime_layer(
     pylock: Path | None = None,
     python_platform: str = "",
     base_only: bool = False,
+    stamp_inputs: Mapping[str, object] | None = None,
     runner: Runner = run,
 ) -> BuiltRuntime:
     """Build the runtime *layer* into ``<build_dir>/<build name>``.
 
     The layer's own packages are installed from *pylock* for *python_platform*.
     With *base_only*, they are left out (and the folder gets no bytecode): locking
-    needs only the interpreter.
+    needs only the interpreter.  The folder is stamped with *stamp_inputs* as it
+    is swapped in (see `venvstacks.builder.stamp.install_layer`).
     """
     if layer.kind is not LayerKind.RUNTIME:
         raise ValueError(f"{layer.build_name} is not a runtime layer")
@@ -98,7 +102,7 @@ def build_runtime_layer(
         )
     build_dir = build_dir.absolute()
     final = build_dir / layer.build_name
-    staging = build_dir / f".{layer.build_name}.staging"
+    staging = compute_staging_path(final)
     remove_tree(staging)
     try:
         installed = install_runtime(
@@ -135,7 +139,7 @@ def build_runtime_layer(
             )
         write_layer_files(staging, compute_runtime_config(installed.version, sys.platform))
         check_portability(layer, staging, [build_dir, build_dir.resolve()])
-        replace_tree(staging, final)
+        install_layer(staging, final, None if base_only else stamp_inputs)
     finally:
         remove_tree(staging)
     return BuiltRuntime(layer, final, installed.version)

@@ -13,7 +13,7 @@ from typing import Protocol
 from venvstacks import __version__
 from venvstacks.builder.layered import LayeredBuild, LowerLayer, build_layered_layer
 from venvstacks.builder.runtime import build_runtime_layer
-from venvstacks.builder.stamp import compute_stamp_path, is_up_to_date, write_stamp
+from venvstacks.builder.stamp import is_up_to_date
 from venvstacks.errors import BuildError
 from venvstacks.lock.markers import compute_uv_python_platform
 from venvstacks.lock.status import LayerLockStatus, compute_linux_target
@@ -122,13 +122,11 @@ def build_layers(
         if layer.runtime is not None:
             inputs["runtime_version"] = _runtime_version(build_dir / lower[-1].layer.build_name)
             inputs["lower_layers"] = [low.deployed_name for low in lower]
-        stamp = compute_stamp_path(build_dir, layer.build_name)
-        if layer.build_name not in clean and is_up_to_date(folder, stamp, inputs):
+        if layer.build_name not in clean and is_up_to_date(build_dir, layer.build_name, inputs):
             built.append(BuiltLayer(layer.build_name, folder, rebuilt=False))
             if reporter is not None:
                 reporter.layer_finished(built[-1])
             continue
-        stamp.unlink(missing_ok=True)
         if layer.runtime is None:
             build_runtime_layer(
                 layer,
@@ -136,6 +134,7 @@ def build_layers(
                 source,
                 pylock=status.paths.pylock,
                 python_platform=python_platform,
+                stamp_inputs=inputs,
             )
         else:
             runtime = lower[-1]
@@ -149,9 +148,9 @@ def build_layers(
                     python_platform=python_platform,
                     runtime=_lower(runtime, build_dir),
                     frameworks=tuple(_lower(low, build_dir) for low in lower[:-1]),
+                    stamp_inputs=inputs,
                 )
             )
-        write_stamp(stamp, inputs)
         built.append(BuiltLayer(layer.build_name, folder, rebuilt=True))
         if reporter is not None:
             reporter.layer_finished(built[-1])

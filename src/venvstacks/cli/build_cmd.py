@@ -194,7 +194,7 @@ def build(
     def build_and_publish(key: SecretKey | None) -> None:
         reporter = None if json_output else _ProgressReporter(output)
         try:
-            result = build_stack(spec_path, options, reporter)
+            result = build_stack(spec_path, options, reporter, on_recovery=output.recovered)
         finally:
             if reporter is not None:
                 reporter.close()
@@ -202,7 +202,10 @@ def build(
         if publish:
             with ArchiveBars(output, json_output=json_output) as bars:
                 published = publish_stack(
-                    spec_path, dataclasses.replace(publish_options, sign_key=key), bars
+                    spec_path,
+                    dataclasses.replace(publish_options, sign_key=key),
+                    bars,
+                    on_recovery=output.recovered,
                 )
             report_publication(output, published, json_output=json_output)
         elif json_output:  # the plan again, now showing the new locks

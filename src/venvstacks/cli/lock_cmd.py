@@ -89,7 +89,7 @@ def lock(
             print_status(plan, json_output=json_output, with_dependencies=False)
             if show_only:
                 return
-        result = lock_stack(spec_path, options, LockWaitSpinner(output))
+        result = lock_stack(spec_path, options, LockWaitSpinner(output), output.recovered)
         if not (show and not json_output):  # else already warned when the plan was shown
             output.warn_loaded(result.spec.warnings, result.unmatched_patterns)
         if json_output:  # the plan again, now showing the new locks

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.status import Status
 
 from venvstacks.errors import BuildError, LockRunError, Problem, SpecError, VenvStacksError
+from venvstacks.fs import Recovery
 from venvstacks.locks import LockHolder
 
 
@@ -33,6 +34,11 @@ class Output:
             self.warn(warning.render())
         for pattern in unmatched_patterns:
             self.warn(f"no layers match {pattern!r}")
+
+    def recovered(self, recovery: Recovery) -> None:
+        """Print what a command repaired after an earlier run was killed (unless ``--quiet``)."""
+        if self.verbosity >= 0:
+            typer.echo(recovery.render(), err=True)
 
     def detail(self, message: str) -> None:
         """Print a detail to stderr when ``--verbose`` was given."""

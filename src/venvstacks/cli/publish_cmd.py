@@ -259,7 +259,9 @@ def publish(
         signed = replace(options, sign_key=key)
         report_publication(
             output,
-            publish_stack(spec_path, signed, waiting=LockWaitSpinner(output)),
+            publish_stack(
+                spec_path, signed, waiting=LockWaitSpinner(output), on_recovery=output.recovered
+            ),
             json_output=json_output,
         )
 
@@ -342,7 +344,7 @@ def local_export(
             output, spec_path, options, show=show, show_only=show_only, json_output=json_output
         ):
             return
-        exported = export_stack(spec_path, options, LockWaitSpinner(output))
+        exported = export_stack(spec_path, options, LockWaitSpinner(output), output.recovered)
         if json_output:
             typer.echo(json.dumps(exported.manifest, indent=2, sort_keys=True))
         elif exported.dry_run and output.verbosity >= 0:

@@ -2,10 +2,13 @@
 
 The exported content is exactly what an archive would hold (see `content`);
 files are hard-linked from the build folder when possible and copied otherwise.
-Each layer is assembled beside its final folder, post-installed there, and
-swapped into place; a layer whose export metadata is unchanged and whose folder
-exists is left alone.  Post-install runs runtime first, with each layer's base
-Python.
+Each layer is assembled in ``.<folder>.staging`` beside its final folder and
+post-installed there (what post-install writes depends only on the folder the
+layer sits in, which is the same), then swapped into place, and its metadata
+written; the manifest comes last.  So every layer folder in the export is
+complete and post-installed at every instant, and a killed export leaves only
+names `recover_export` repairs.  A layer whose export metadata is unchanged
+and whose folder exists is left alone.  Post-install runs runtime first.
 """
 
 from __future__ import annotations
@@ -22,10 +25,18 @@ from typing import Any
 
 from venvstacks.archives import ArchiveEntry
 from venvstacks.errors import PublishError
-from venvstacks.fs import remove_tree, replace_tree, write_json
+from venvstacks.fs import (
+    Recovery,
+    compute_staging_path,
+    recover_swaps,
+    remove_tree,
+    replace_tree,
+    write_json,
+)
 from venvstacks.lock.status import LayerLockStatus
 from venvstacks.publish.content import compute_layer_entries
 from venvstacks.publish.metadata import (
+    METADATA_DIR,
     compute_layer_metadata,
     compute_layer_metadata_path,
     compute_manifest,
@@ -75,7 +86,13 @@ def _materialise(entry: ArchiveEntry, target: Path) -> None:
             shutil.copy2(entry.source, path)
 
 
-def _postinstall(layer_dir: Path) -> None:
+def recover_export(output_dir: Path) -> Recovery:
+    """Repair an export folder after a killed ``local-export`` (see `recover_swaps`)."""
+    recovery = recover_swaps(output_dir)
+    return recovery.merge(recover_swaps(output_dir / METADATA_DIR, subfolders=("env_metadata",)))
+
+
+def _postinstall(layer_dir: Path, label: str) -> None:
     # postinstall.py needs only the standard library: the Python running venvstacks
     # can run it even when the export does not include the layer's runtime.
     proc = subprocess.run(
@@ -86,7 +103,7 @@ def _postinstall(layer_dir: Path) -> None:
     )
     if proc.returncode != 0:
         raise PublishError(
-            f"{layer_dir.name}: post-install failed in the export", output=proc.stdout + proc.stderr
+            f"{label}: post-install failed in the export", output=proc.stdout + proc.stderr
         )
 
 
@@ -118,24 +135,21 @@ def export_layers(
             previous = None
         rebuilt = force or previous != metadata or not folder.is_dir()
         if rebuilt and not dry_run:
-            staging = output_dir / f".{folder.name}.staging"
+            staging = compute_staging_path(folder)
             remove_tree(staging)
             staging.mkdir(parents=True)
             try:
                 for entry in compute_layer_entries(build_dir / layer.build_name):
                     _materialise(entry, staging)
+                _postinstall(staging, folder.name)
                 replace_tree(staging, folder)
             finally:
                 remove_tree(staging)
-            _postinstall(folder)
+        if not dry_run and previous != metadata:
+            write_json(metadata_path, metadata)
         exported.append(ExportedLayer(layer.build_name, layer.kind, metadata, folder, rebuilt))
     manifest = compute_manifest([e.metadata for e in exported], [e.kind for e in exported])
     manifest_path = compute_manifest_path(output_dir, "")
     if not dry_run:
-        for layer_export in exported:
-            write_json(
-                compute_layer_metadata_path(output_dir, layer_export.build_name, ""),
-                layer_export.metadata,
-            )
         write_json(manifest_path, manifest)
     return ExportedStack(output_dir, manifest_path, manifest, tuple(exported), dry_run)

@@ -37,13 +37,22 @@ def add_metadata_hash(metadata: Mapping[str, Any]) -> dict[str, Any]:
     return {**metadata, METADATA_HASHES_FIELD: {"sha256": digest}}
 
 
-def write_manifest(path: Path, manifest: Mapping[str, Any], sign_key: SecretKey | None) -> None:
-    """Write the manifest atomically, signed with *sign_key* (or with no signature file)."""
+def render_manifest_files(
+    path: Path, manifest: Mapping[str, Any], sign_key: SecretKey | None
+) -> list[tuple[Path, str | None]]:
+    """Return the files to write, in order: the signature (None: remove it), then the manifest."""
     text = render_json(manifest)
     signature_path = compute_signature_path(path)
-    if sign_key is None:
-        signature_path.unlink(missing_ok=True)  # a stale signature would only confuse
-    else:
-        comment = compute_file_comment(path)
-        write_text(signature_path, render_signature(sign_key, text.encode(), comment))
-    write_text(path, text)
+    if sign_key is None:  # a stale signature would only confuse
+        return [(signature_path, None), (path, text)]
+    comment = compute_file_comment(path)
+    return [(signature_path, render_signature(sign_key, text.encode(), comment)), (path, text)]
+
+
+def write_manifest(path: Path, manifest: Mapping[str, Any], sign_key: SecretKey | None) -> None:
+    """Write the manifest atomically, signed with *sign_key* (or with no signature file)."""
+    for target, text in render_manifest_files(path, manifest, sign_key):
+        if text is None:
+            target.unlink(missing_ok=True)
+        else:
+            write_text(target, text)

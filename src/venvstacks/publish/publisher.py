@@ -1,11 +1,12 @@
 """Publishing built layers: one reproducible archive per layer, then the metadata.
 
 Archives of independent layers are written in parallel (the compressors release
-the GIL).  A layer whose archive inputs are unchanged since the last publication
-to the same folder keeps its archive and metadata (reference §6.5).  Each
-layer's metadata is written as soon as its archive is in place, and the stack
-manifest once every layer is done, each file atomically, so after a failure no
-metadata describes an archive that is missing or has other bytes.
+the GIL), each under a hidden staged name.  A layer whose archive inputs are
+unchanged since the last publication to the same folder keeps its archive and
+metadata (reference §6.5).  Once every archive is staged, `commit` swaps them
+in and writes the per-layer metadata and, last, the manifest, so the folder
+always holds a complete publication: a failed or killed run leaves the
+previous one, and the next run finishes or cleans up what it left.
 """
 
 from __future__ import annotations
@@ -21,18 +22,19 @@ from typing import Any, Protocol
 
 from venvstacks.archives import ArchiveFormat, write_archive
 from venvstacks.builder.stack import compute_host_platform
-from venvstacks.builder.stamp import compute_stamp_path, load_stamp
+from venvstacks.builder.stamp import load_layer_stamp
 from venvstacks.errors import PublishError
-from venvstacks.fs import render_json, write_json, write_text
+from venvstacks.fs import render_json
 from venvstacks.hashing import hash_strings
 from venvstacks.lock.status import LayerLockStatus
+from venvstacks.publish.commit import PublicationChange, commit_publication, compute_staged_name
 from venvstacks.publish.content import (
     compute_content_fields,
     compute_layer_entries,
     compute_unpacked_size,
     load_layer_config,
 )
-from venvstacks.publish.manifest import add_metadata_hash, write_manifest
+from venvstacks.publish.manifest import add_metadata_hash, render_manifest_files
 from venvstacks.publish.metadata import (
     compute_archive_request,
     compute_dry_run_request,
@@ -95,8 +97,8 @@ def compute_mtime_clamp(locked_at: str, environ: Mapping[str, str]) -> int:
 def check_built(status: LayerLockStatus, build_dir: Path) -> dict[str, Any]:
     """Return a layer's build inputs; fail if it is not built, or built from an older lock."""
     name = status.layer.build_name
-    stamp = load_stamp(compute_stamp_path(build_dir, name))
-    if stamp is None or not (build_dir / name).is_dir():
+    stamp = load_layer_stamp(build_dir, name)
+    if stamp is None:
         raise PublishError(f"{name}: not built yet; run 'venvstacks build --include {name}' first")
     inputs = stamp.get("inputs")
     if (
@@ -189,12 +191,13 @@ def publish_layers(
         )
 
     manifest_path = compute_manifest_path(output_dir, tag)
+    moves: list[tuple[str, str]] = []
+    sboms: dict[str, tuple[str, str]] = {}
     if not dry_run:
-        _write_archives(
+        moves, sboms = _stage_archives(
             planned,
             build_dir,
             output_dir,
-            manifest_path,
             _ArchiveSettings(host, archive_format, tag, dict(tools), environ, progress),
         )
     layers = [
@@ -207,11 +210,19 @@ def publish_layers(
         [p.kind for p in layers],
     )
     if not dry_run:
-        for published in layers:
-            if not published.rebuilt:  # rebuilt layers' metadata was written with the archive
-                path = compute_layer_metadata_path(output_dir, published.build_name, tag)
-                write_json(path, published.metadata)
-        write_manifest(manifest_path, manifest, sign_key)  # last: it lists only complete layers
+        writes: list[tuple[str, str | None]] = []
+        for p in layers:
+            if p.build_name in sboms:
+                writes.append(sboms[p.build_name])
+            path = compute_layer_metadata_path(output_dir, p.build_name, tag)
+            writes.append((path.relative_to(output_dir).as_posix(), render_json(p.metadata)))
+        writes += [
+            (path.relative_to(output_dir).as_posix(), text)
+            for path, text in render_manifest_files(manifest_path, manifest, sign_key)
+        ]  # the signature, then the manifest: last
+        commit_publication(
+            output_dir, PublicationChange(tuple(moves), tuple(writes)), sign_key=sign_key
+        )
     return PublishedStack(output_dir, manifest_path, manifest, tuple(layers), dry_run)
 
 
@@ -235,63 +246,64 @@ class _ArchiveSettings:
     progress: ArchiveProgress | None = None
 
 
-def _write_archives(
+def _stage_archives(
     planned: list[tuple[LayerLockStatus, dict[str, Any], bool]],
     build_dir: Path,
     output_dir: Path,
-    manifest_path: Path,
     settings: _ArchiveSettings,
-) -> None:
-    """Write the archives of rebuilt layers, each followed at once by its metadata.
+) -> tuple[list[tuple[str, str]], dict[str, tuple[str, str]]]:
+    """Write the archives of rebuilt layers under their staged names.
 
-    An archive is staged under a hidden name; the metadata describing the file
-    it replaces is removed just before the rename and rewritten just after, so
-    a failure in one layer never leaves another layer's metadata describing
-    bytes that are no longer there.  The previous manifest is removed first for
-    the same reason; the caller writes the new one once every layer is done.
+    Returns the renames to do and, per rebuilt layer, its SBOM (path, text).
+    Each rebuilt layer's metadata gets the staged archive's size and hash and
+    its content fields.  If any archive fails, every staged archive is removed
+    and nothing else changed.
     """
+    sboms: dict[str, tuple[str, str]] = {}
 
     def write(status: LayerLockStatus, metadata: dict[str, Any]) -> None:
         layer_dir = build_dir / status.layer.build_name
-        archive = output_dir / metadata["archive_name"]
-        staged = archive.with_name(f".{archive.name}.staged")
+        staged = output_dir / compute_staged_name(metadata["archive_name"])
         if settings.progress is not None:
-            settings.progress.archive_started(archive.name)
+            settings.progress.archive_started(metadata["archive_name"])
         sbom = compute_layer_sbom(
             status, settings.platform, load_layer_config(layer_dir)["py_version"]
         )
         entries = compute_layer_entries(layer_dir, sbom)
-        try:
-            write_archive(
-                entries,
-                staged,
-                root_name=metadata["install_target"],
-                archive_format=settings.archive_format,
-                mtime_clamp=compute_mtime_clamp(metadata["locked_at"], settings.environ),
-                root_mtime=int(layer_dir.stat().st_mtime),
-            )
-            metadata["archive_size"] = staged.stat().st_size
-            metadata["archive_hashes"] = {"sha256": _sha256(staged)}
-            metadata["unpacked_size"] = compute_unpacked_size(entries)
-        except BaseException:
-            staged.unlink(missing_ok=True)
-            raise
+        write_archive(
+            entries,
+            staged,
+            root_name=metadata["install_target"],
+            archive_format=settings.archive_format,
+            mtime_clamp=compute_mtime_clamp(metadata["locked_at"], settings.environ),
+            root_mtime=int(layer_dir.stat().st_mtime),
+        )
+        metadata["archive_size"] = staged.stat().st_size
+        metadata["archive_hashes"] = {"sha256": _sha256(staged)}
+        metadata["unpacked_size"] = compute_unpacked_size(entries)
         metadata["build_tools"] = dict(settings.tools)
-        path = compute_layer_metadata_path(output_dir, status.layer.build_name, settings.tag)
         sbom_path = compute_sbom_path(output_dir, status.layer.build_name, settings.tag)
         metadata.update(compute_content_fields(entries, sbom, sbom_path.relative_to(output_dir)))
-        path.unlink(missing_ok=True)
-        staged.replace(archive)
-        write_text(sbom_path, sbom)
-        write_json(path, metadata)
+        sboms[status.layer.build_name] = (sbom_path.relative_to(output_dir).as_posix(), sbom)
         if settings.progress is not None:
-            settings.progress.archive_finished(archive.name)
+            settings.progress.archive_finished(metadata["archive_name"])
 
-    jobs = [(status, metadata) for status, metadata, rebuilt in planned if rebuilt]
+    jobs = [metadata for _, metadata, rebuilt in planned if rebuilt]
+    moves = [(compute_staged_name(m["archive_name"]), m["archive_name"]) for m in jobs]
     if not jobs:
-        return
+        return moves, sboms
     output_dir.mkdir(parents=True, exist_ok=True)
-    manifest_path.unlink(missing_ok=True)
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        for future in [pool.submit(write, status, metadata) for status, metadata in jobs]:
+    try:
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            futures = [
+                pool.submit(write, status, metadata)
+                for status, metadata, rebuilt in planned
+                if rebuilt
+            ]
+        for future in futures:
             future.result()
+    except BaseException:
+        for staged, _ in moves:
+            (output_dir / staged).unlink(missing_ok=True)
+        raise
+    return moves, sboms
