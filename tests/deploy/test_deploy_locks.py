@@ -195,8 +195,8 @@ def test_a_record_that_cannot_be_written_leaves_the_target_as_it_was(tmp_path: P
     proc = venvstacks("deploy", publish(tmp_path, version="v2"), "--target", target)
     assert (proc.returncode, proc.stdout) == (1, "")
     assert proc.stderr == (
-        f"error: {target / RECORD_NAME}: is a directory; a folder is in the way where a file is "
-        "needed; move it or choose another path\n"
+        f"error: {target}: could not move the new layers into place ([Errno 21] Is a directory: "
+        f"'{target / RECORD_NAME}'); the previous deployment is restored\n"
     )
     assert snapshot(target) == before
     assert run_app(target, APP) == f"app framework-x v1 {target / APP}\n"
