@@ -32,6 +32,7 @@ from tests.deploy.stacks import (
 from venvstacks.archives import ArchiveEntry, ArchiveFormat
 from venvstacks.deploy import DeployedApp, DeployError, DeployResult, deploy_layers
 from venvstacks.deploy.manifest import compute_host_platform
+from venvstacks.locks import LOCK_FILE_NAMES
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the fake runtime is a bash script")
 FORMATS: tuple[ArchiveFormat, ...] = ("tar.xz", "tar.zst", "tar.gz", "zip")
