@@ -59,6 +59,19 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
         config._venvstacks_deselected = kept  # type: ignore[attr-defined]
 
 
+@pytest.fixture(scope="session")
+def session_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One venvstacks cache folder for the whole test run (never the user's own)."""
+    return tmp_path_factory.mktemp("venvstacks-cache")
+
+
+@pytest.fixture(autouse=True)
+def _venvstacks_cache_dir(session_cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Builds in tests share a cache (entries are content-addressed, so sharing
+    # never changes a result); tests of the cache itself point it elsewhere.
+    monkeypatch.setenv("VENVSTACKS_CACHE_DIR", str(session_cache_dir))
+
+
 @pytest.fixture
 def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
     """Compare text with ``tests/golden/<name>``, or rewrite it with ``--update-golden``."""

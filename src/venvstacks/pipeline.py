@@ -23,7 +23,14 @@ from venvstacks import __version__
 from venvstacks.archives import ArchiveFormat
 from venvstacks.builder.runtime import build_runtime_layer
 from venvstacks.builder.stack import BuildReporter, BuiltLayer, build_layers
-from venvstacks.errors import PublishError
+from venvstacks.cache import (
+    CACHE_ENV_VAR,
+    find_cache_dir,
+    find_max_size,
+    prepare_cache_dir,
+    prune_cache,
+)
+from venvstacks.errors import PublishError, VenvStacksError
 from venvstacks.fs import remove_tree
 from venvstacks.lock.locker import LockedLayer, LockInstruction, lock_layers
 from venvstacks.lock.project import IndexOptions
@@ -124,6 +131,22 @@ class LockOptions:
     index: bool = True
     local_wheels: tuple[Path, ...] = ()
     python_mirror: Path | None = None
+    cache: bool = True
+
+
+def find_cache(enabled: bool) -> Path | None:
+    """Return the venvstacks cache folder to use (created if needed); None with ``--no-cache``."""
+    if not enabled:
+        return None
+    root = find_cache_dir(os.environ)
+    try:
+        prepare_cache_dir(root)
+    except OSError as exc:
+        raise VenvStacksError(
+            f"{root}: can't create the venvstacks cache folder ({exc.strerror}); set "
+            f"{CACHE_ENV_VAR} to a writable folder, or pass --no-cache"
+        ) from None
+    return root
 
 
 def compute_lock_instructions(
@@ -204,6 +227,7 @@ def lock_stack(spec_path: Path, options: LockOptions) -> LockResult:
     instructions, selection = compute_lock_instructions(spec, options)
     build_dir = resolve_option_path(spec, options.build_dir)
     source = find_runtime_source(options.python_mirror, os.environ)
+    cache = find_cache(options.cache)
     interpreters: dict[BuildName, Path] = {}
     installing = threading.Lock()  # layers of one wave lock in parallel
 
@@ -216,7 +240,7 @@ def lock_stack(spec_path: Path, options: LockOptions) -> LockResult:
             folder = build_dir / runtime.build_name
             if options.clean or not _runtime_matches(runtime, folder):
                 remove_tree(folder)
-                build_runtime_layer(runtime, build_dir, source, base_only=True)
+                build_runtime_layer(runtime, build_dir, source, base_only=True, cache=cache)
             interpreters[runtime.build_name] = folder / compute_runtime_python()
         return interpreters[runtime.build_name]
 
@@ -252,6 +276,7 @@ class BuildOptions:
     index: bool = True
     local_wheels: tuple[Path, ...] = ()
     python_mirror: Path | None = None
+    cache: bool = True
 
 
 @dataclass(frozen=True)
@@ -304,6 +329,7 @@ def _lock_options(options: BuildOptions) -> LockOptions:
         index=options.index,
         local_wheels=options.local_wheels,
         python_mirror=options.python_mirror,
+        cache=options.cache,
     )
 
 
@@ -337,6 +363,8 @@ def build_stack(
         clean = set(selection.included | selection.derived) if options.clean else set()
         if options.clean and options.build_dependencies:
             clean |= selection.dependencies
+        cache = find_cache(options.cache)
+        max_size = find_max_size(os.environ) if cache is not None else 0
         built = build_layers(
             spec,
             compute_stack_lock_status(spec),
@@ -345,7 +373,10 @@ def build_stack(
             source=find_runtime_source(options.python_mirror, os.environ),
             clean=clean,
             reporter=reporter,
+            cache=cache,
         )
+        if cache is not None:
+            prune_cache(cache, max_size)
     return BuildResult(spec, locked, built, selection.unmatched)
 
 

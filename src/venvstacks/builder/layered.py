@@ -26,6 +26,7 @@ from venvstacks.builder.layer_config import compute_layered_config, compute_site
 from venvstacks.builder.portability import find_build_paths
 from venvstacks.builder.runtime import write_layer_files
 from venvstacks.builder.venv import compute_venv_python, create_layer_venv
+from venvstacks.cache import BYTECODE_FOLDER
 from venvstacks.errors import BuildError, ToolError
 from venvstacks.fs import remove_tree, replace_tree
 from venvstacks.lock.constraints import parse_locked_pins
@@ -71,6 +72,7 @@ class LayeredBuild:
     python_platform: str
     runtime: LowerLayer
     frameworks: tuple[LowerLayer, ...]  # sys.path order
+    cache: Path | None = None  # the venvstacks cache folder (None: no cache)
 
     @property
     def site_dir(self) -> Path:
@@ -158,7 +160,14 @@ def build_layered_layer(plan: LayeredBuild, *, runner: Runner = run) -> Path:
                 [f"../{low.layer.build_name}/{DYNLIB_DIR.as_posix()}" for low in lower],
                 f"../{plan.runtime.layer.build_name}/bin/python",
             )
-        compile_layer(python, staging, [site_packages], prefix=label, runner=runner)
+        compile_layer(
+            python,
+            staging,
+            [site_packages],
+            prefix=label,
+            cache=None if plan.cache is None else plan.cache / BYTECODE_FOLDER,
+            runner=runner,
+        )
         (site_packages / "sitecustomize.py").write_text(
             render_sitecustomize([low.build_path / plan.site_dir for low in lower], []),
             encoding="utf-8",

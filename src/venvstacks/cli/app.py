@@ -14,6 +14,7 @@ import typer
 
 from venvstacks import __version__
 from venvstacks.cli.build_cmd import build
+from venvstacks.cli.cache_cmd import cache_app
 from venvstacks.cli.deploy_cmd import deploy
 from venvstacks.cli.lock_cmd import lock
 from venvstacks.cli.options import AllowMissing, BuildDir, Include, Json, SpecPath
@@ -113,6 +114,7 @@ app.command()(publish)
 app.command("local-export")(local_export)
 app.command()(deploy)
 app.add_typer(python_app)
+app.add_typer(cache_app)
 
 
 def main() -> None:

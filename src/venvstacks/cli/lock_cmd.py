@@ -15,6 +15,7 @@ from venvstacks.cli.options import (
     Json,
     LocalWheels,
     LockDependencies,
+    NoCache,
     PythonMirror,
     ResetLock,
     Show,
@@ -53,6 +54,7 @@ def lock(
     index: Index = True,
     local_wheels: LocalWheels = None,
     python_mirror: PythonMirror = None,
+    cache: NoCache = True,
 ) -> None:
     """Lock the layers of a stack for all of their target platforms.
 
@@ -75,6 +77,7 @@ def lock(
         index=index,
         local_wheels=tuple(local_wheels or ()),
         python_mirror=python_mirror,
+        cache=cache,
     )
     show_only = show_only or (json_output and not show)
 

@@ -101,3 +101,12 @@ ShowOnly = Annotated[
         help="Print the selected layers and operations, then stop.",
     ),
 ]
+
+NoCache = Annotated[
+    bool,
+    typer.Option(
+        "--cache/--no-cache",
+        help="Reuse compiled bytecode and extracted runtimes from the venvstacks cache "
+        "(see 'venvstacks cache dir'); --no-cache neither reads nor writes it.",
+    ),
+]
