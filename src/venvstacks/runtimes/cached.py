@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import os
 import shutil
+import stat
 from pathlib import Path
 
 from venvstacks.fs import remove_tree, write_text
@@ -41,12 +42,19 @@ def _is_copied(relative: Path) -> bool:
 
 
 def link_tree(source: Path, destination: Path) -> None:
-    """Recreate *source* at *destination* with hard links (copies where the build writes)."""
+    """Recreate *source* at *destination* with hard links (copies where the build writes).
+
+    Every file gets the current time as its mtime, as a fresh extraction by uv
+    does, so archives (whose mtimes are clamped to the lock time) come out the
+    same whether the runtime was extracted now or long ago.  Only the shared
+    inode's timestamp changes; its content never does.
+    """
     for dirpath, dirnames, filenames in os.walk(source):
         folder = Path(dirpath)
         relative = folder.relative_to(source)
         target = destination / relative
         target.mkdir(parents=True, exist_ok=True)
+        target.chmod(stat.S_IMODE(folder.stat().st_mode))
         for name in [*dirnames, *filenames]:
             path = folder / name
             if path.is_symlink():
@@ -56,12 +64,12 @@ def link_tree(source: Path, destination: Path) -> None:
             elif name in filenames:
                 if _is_copied(relative / name):
                     shutil.copy2(path, target / name)
-                    continue
-                try:
-                    os.link(path, target / name)
-                except OSError:  # another file system
-                    shutil.copy2(path, target / name)
-        shutil.copystat(folder, target)
+                else:
+                    try:
+                        os.link(path, target / name)
+                    except OSError:  # another file system
+                        shutil.copy2(path, target / name)
+                os.utime(target / name)
 
 
 def find_cached_runtime(entry: Path) -> tuple[Path, str] | None:
