@@ -7,6 +7,7 @@ into place.  A failure at any point leaves the destination as it was.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -221,14 +222,22 @@ def install_runtime(
         version = _python_version(installed / compute_runtime_python(), label, runner)
         remove_installer_markers(installed, version)
         neutralise_prefix(installed, installed)
-        if entry is not None and store_runtime(installed, version, entry):
+        if entry is not None:
+            # Stored by this build, or by a concurrent one first: either way, link it.
+            store_runtime(installed, version, entry)
             linked = _link_cached(entry, destination, label, runner)
             if linked is not None:
                 return linked
-            raise RuntimeSourceError(
-                f"{label}: the runtime just stored in the cache ({entry}) does not run; "
-                "run 'venvstacks cache clean' and build again"
-            )
+            if not installed.exists():
+                raise RuntimeSourceError(
+                    f"{label}: the runtime just stored in the cache ({entry}) does not run; "
+                    "run 'venvstacks cache clean' and build again"
+                )
+            # The entry is unusable: take this install (it sits in the cache folder).
+            staged = destination.with_name(f".{destination.name}.moving")
+            remove_tree(staged)
+            shutil.move(installed, staged)
+            installed = staged
         replace_tree(installed, destination)
     return InstalledRuntime(destination, version)
 
