@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -57,6 +57,17 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
         kept = getattr(config, "_venvstacks_deselected", [])
         kept.extend(items)
         config._venvstacks_deselected = kept  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _venvstacks_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    # Builds in tests share one cache of their own, never the user's (entries are
+    # content-addressed, so sharing never changes a result); tests of the cache
+    # itself point it elsewhere.  Session-scoped, so that module-scoped fixtures
+    # that build see it too.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VENVSTACKS_CACHE_DIR", str(tmp_path_factory.mktemp("venvstacks-cache")))
+        yield
 
 
 @pytest.fixture

@@ -30,7 +30,14 @@ from venvstacks.builder.stack import (
     compute_host_platform,
 )
 from venvstacks.builder.stamp import recover_build_folder
-from venvstacks.errors import PublishError
+from venvstacks.cache import (
+    CACHE_ENV_VAR,
+    find_cache_dir,
+    find_max_size,
+    prepare_cache_dir,
+    prune_cache,
+)
+from venvstacks.errors import PublishError, VenvStacksError
 from venvstacks.fs import Recovery
 from venvstacks.lock.locker import LockedLayer, LockInstruction, lock_layers
 from venvstacks.lock.project import IndexOptions
@@ -163,6 +170,22 @@ class LockOptions:
     local_wheels: tuple[Path, ...] = ()
     python_mirror: Path | None = None
     lock_timeout: float = 0.0
+    cache: bool = True
+
+
+def find_cache(enabled: bool) -> Path | None:
+    """Return the venvstacks cache folder to use (created if needed); None with ``--no-cache``."""
+    if not enabled:
+        return None
+    root = find_cache_dir(os.environ)
+    try:
+        prepare_cache_dir(root)
+    except OSError as exc:
+        raise VenvStacksError(
+            f"{root}: can't create the venvstacks cache folder ({exc.strerror}); set "
+            f"{CACHE_ENV_VAR} to a writable folder, or pass --no-cache"
+        ) from None
+    return root
 
 
 def compute_lock_instructions(
@@ -265,6 +288,7 @@ def _lock_stack(
     build_dir: Path,
 ) -> LockResult:
     source = find_runtime_source(options.python_mirror, os.environ)
+    cache = find_cache(options.cache)
     interpreters: dict[BuildName, Path] = {}
     installing = threading.Lock()  # layers of one wave lock in parallel
 
@@ -277,7 +301,7 @@ def _lock_stack(
             folder = build_dir / runtime.build_name
             if options.clean or not _runtime_matches(runtime, folder):
                 # Swapped in over the folder: removing it first could leave half of it.
-                build_runtime_layer(runtime, build_dir, source, base_only=True)
+                build_runtime_layer(runtime, build_dir, source, base_only=True, cache=cache)
             interpreters[runtime.build_name] = folder / compute_runtime_python()
         return interpreters[runtime.build_name]
 
@@ -314,6 +338,7 @@ class BuildOptions:
     local_wheels: tuple[Path, ...] = ()
     python_mirror: Path | None = None
     lock_timeout: float = 0.0
+    cache: bool = True
 
 
 @dataclass(frozen=True)
@@ -382,6 +407,7 @@ def _lock_options(options: BuildOptions) -> LockOptions:
         local_wheels=options.local_wheels,
         python_mirror=options.python_mirror,
         lock_timeout=options.lock_timeout,
+        cache=options.cache,
     )
 
 
@@ -454,6 +480,8 @@ def _build_stack(
         clean = set(selection.included | selection.derived) if options.clean else set()
         if options.clean and options.build_dependencies:
             clean |= selection.dependencies
+        cache = find_cache(options.cache)
+        max_size = find_max_size(os.environ) if cache is not None else 0
         built = build_layers(
             spec,
             compute_stack_lock_status(spec),
@@ -462,7 +490,10 @@ def _build_stack(
             source=find_runtime_source(options.python_mirror, os.environ),
             clean=clean,
             reporter=reporter,
+            cache=cache,
         )
+        if cache is not None:
+            prune_cache(cache, max_size)
     return BuildResult(spec, locked, built, selection.unmatched)
 
 

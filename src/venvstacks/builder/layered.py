@@ -27,6 +27,7 @@ from venvstacks.builder.portability import find_build_paths
 from venvstacks.builder.runtime import write_layer_files
 from venvstacks.builder.stamp import install_layer
 from venvstacks.builder.venv import compute_venv_python, create_layer_venv
+from venvstacks.cache import BYTECODE_FOLDER
 from venvstacks.errors import BuildError, ToolError
 from venvstacks.fs import compute_staging_path, remove_tree
 from venvstacks.lock.constraints import parse_locked_pins
@@ -73,6 +74,7 @@ class LayeredBuild:
     runtime: LowerLayer
     frameworks: tuple[LowerLayer, ...]  # sys.path order
     stamp_inputs: Mapping[str, object] | None = None  # recorded as the folder is swapped in
+    cache: Path | None = None  # the venvstacks cache folder (None: no cache)
 
     @property
     def site_dir(self) -> Path:
@@ -160,7 +162,14 @@ def build_layered_layer(plan: LayeredBuild, *, runner: Runner = run) -> Path:
                 [f"../{low.layer.build_name}/{DYNLIB_DIR.as_posix()}" for low in lower],
                 f"../{plan.runtime.layer.build_name}/bin/python",
             )
-        compile_layer(python, staging, [site_packages], prefix=label, runner=runner)
+        compile_layer(
+            python,
+            staging,
+            [site_packages],
+            prefix=label,
+            cache=None if plan.cache is None else plan.cache / BYTECODE_FOLDER,
+            runner=runner,
+        )
         (site_packages / "sitecustomize.py").write_text(
             render_sitecustomize([low.build_path / plan.site_dir for low in lower], []),
             encoding="utf-8",

@@ -18,6 +18,7 @@ from venvstacks.builder.cleanup import remove_installer_caches, remove_scripts
 from venvstacks.builder.layer_config import compute_runtime_config, compute_site_dir
 from venvstacks.builder.portability import find_build_paths
 from venvstacks.builder.stamp import install_layer
+from venvstacks.cache import BYTECODE_FOLDER, RUNTIMES_FOLDER
 from venvstacks.errors import BuildError, ToolError
 from venvstacks.fs import compute_staging_path, remove_tree, write_text
 from venvstacks.runtimes.install import RuntimeSource, compute_runtime_python, install_runtime
@@ -84,6 +85,7 @@ def build_runtime_layer(
     python_platform: str = "",
     base_only: bool = False,
     stamp_inputs: Mapping[str, object] | None = None,
+    cache: Path | None = None,
     runner: Runner = run,
 ) -> BuiltRuntime:
     """Build the runtime *layer* into ``<build_dir>/<build name>``.
@@ -91,7 +93,9 @@ def build_runtime_layer(
     The layer's own packages are installed from *pylock* for *python_platform*.
     With *base_only*, they are left out (and the folder gets no bytecode): locking
     needs only the interpreter.  The folder is stamped with *stamp_inputs* as it
-    is swapped in (see `venvstacks.builder.stamp.install_layer`).
+    is swapped in (see `venvstacks.builder.stamp.install_layer`).  *cache* is the
+    venvstacks cache folder (None: no cache): extracted runtimes and bytecode come
+    from it when they can.
     """
     if layer.kind is not LayerKind.RUNTIME:
         raise ValueError(f"{layer.build_name} is not a runtime layer")
@@ -110,6 +114,7 @@ def build_runtime_layer(
             staging,
             source,
             label=layer.build_name,
+            cache=None if cache is None else cache / RUNTIMES_FOLDER,
             runner=runner,
         )
         site_packages = staging / compute_site_dir(installed.version)
@@ -135,6 +140,7 @@ def build_runtime_layer(
                 staging,
                 [staging / "lib"],
                 prefix=layer.build_name,
+                cache=None if cache is None else cache / BYTECODE_FOLDER,
                 runner=runner,
             )
         write_layer_files(staging, compute_runtime_config(installed.version, sys.platform))

@@ -14,6 +14,7 @@ import typer
 
 from venvstacks import __version__
 from venvstacks.cli.build_cmd import build
+from venvstacks.cli.cache_cmd import cache_app
 from venvstacks.cli.deploy_cmd import deploy
 from venvstacks.cli.keygen_cmd import keygen
 from venvstacks.cli.lock_cmd import lock
@@ -117,6 +118,7 @@ app.command(cls=Command)(deploy)
 app.command(cls=Command)(keygen)
 app.command(cls=Command)(verify)
 app.add_typer(python_app)
+app.add_typer(cache_app)
 
 
 def main() -> None:

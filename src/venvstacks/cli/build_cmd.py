@@ -20,6 +20,7 @@ from venvstacks.cli.options import (
     LocalWheels,
     LockDependencies,
     LockTimeout,
+    NoCache,
     PythonMirror,
     ResetLock,
     Show,
@@ -110,6 +111,7 @@ def build(
     index: Index = True,
     local_wheels: LocalWheels = None,
     python_mirror: PythonMirror = None,
+    cache: NoCache = True,
     publish: Annotated[
         bool,
         typer.Option(
@@ -154,6 +156,7 @@ def build(
         local_wheels=tuple(local_wheels or ()),
         python_mirror=python_mirror,
         lock_timeout=lock_timeout,
+        cache=cache,
     )
 
     publish_options = PublishOptions(
@@ -215,17 +218,34 @@ def build(
 
 
 class _ProgressReporter:
-    """Prints one line per layer as it is built (a spinner while it builds, on a terminal)."""
+    """Prints one line per layer as it is built, and a spinner naming every layer in flight.
+
+    Layers of one dependency wave build in parallel; the spinner (on a terminal)
+    lists all of them until each one finishes.
+    """
 
     def __init__(self, output: Output) -> None:
         self._output = output
         self._console = Console(highlight=False, soft_wrap=True, stderr=False)
         self._status: Status | None = None
+        self._in_flight: list[str] = []
+
+    def _show(self) -> None:
+        if self._output.verbosity < 0 or not self._console.is_terminal:
+            return
+        if not self._in_flight:
+            self.close()
+            return
+        text = f"Building {', '.join(self._in_flight)}..."
+        if self._status is None:
+            self._status = self._console.status(text)
+            self._status.start()
+        else:
+            self._status.update(text)
 
     def layer_started(self, build_name: str) -> None:
-        if self._output.verbosity >= 0 and self._console.is_terminal:
-            self._status = self._console.status(f"Building {build_name}...")
-            self._status.start()
+        self._in_flight.append(build_name)
+        self._show()
 
     def close(self) -> None:
         """Stop the spinner (also when a build fails)."""
@@ -234,7 +254,14 @@ class _ProgressReporter:
             self._status = None
 
     def layer_finished(self, layer: BuiltLayer) -> None:
-        self.close()
+        self._in_flight.remove(layer.build_name)
         if self._output.verbosity >= 0:
             state = "built" if layer.rebuilt else "up to date"
             self._console.print(f"{layer.build_name}: {state} ({layer.path})")
+        self._show()
+
+    def layer_failed(self, build_name: str) -> None:
+        self._in_flight.remove(build_name)
+        if self._output.verbosity >= 0:
+            self._console.print(f"{build_name}: failed")
+        self._show()

@@ -16,6 +16,7 @@ from venvstacks.cli.options import (
     LocalWheels,
     LockDependencies,
     LockTimeout,
+    NoCache,
     PythonMirror,
     ResetLock,
     Show,
@@ -55,6 +56,7 @@ def lock(
     local_wheels: LocalWheels = None,
     python_mirror: PythonMirror = None,
     lock_timeout: LockTimeout = 0.0,
+    cache: NoCache = True,
 ) -> None:
     """Lock the layers of a stack for all of their target platforms.
 
@@ -78,6 +80,7 @@ def lock(
         local_wheels=tuple(local_wheels or ()),
         python_mirror=python_mirror,
         lock_timeout=lock_timeout,
+        cache=cache,
     )
     show_only = show_only or (json_output and not show)
 

@@ -147,3 +147,12 @@ LockTimeout = Annotated[
         "this long for it to finish (0: fail at once, naming the other run).",
     ),
 ]
+
+NoCache = Annotated[
+    bool,
+    typer.Option(
+        "--cache/--no-cache",
+        help="Reuse compiled bytecode and extracted runtimes from the venvstacks cache "
+        "(see 'venvstacks cache dir'); --no-cache neither reads nor writes it.",
+    ),
+]

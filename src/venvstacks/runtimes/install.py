@@ -7,6 +7,7 @@ into place.  A failure at any point leaves the destination as it was.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -14,8 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from venvstacks.errors import RuntimeSourceError, ToolError
-from venvstacks.fs import replace_tree
+from venvstacks.fs import remove_tree, replace_tree
 from venvstacks.runtimes.archive_names import compute_host_triple
+from venvstacks.runtimes.cached import (
+    compute_runtime_key,
+    find_cached_runtime,
+    link_tree,
+    mark_used,
+    store_runtime,
+)
 from venvstacks.runtimes.mirror import (
     MIRROR_ENV_VAR,
     find_mirror_archives,
@@ -25,7 +33,7 @@ from venvstacks.runtimes.mirror import (
 from venvstacks.runtimes.requests import RuntimeRequest
 from venvstacks.runtimes.text_paths import neutralise_prefix
 from venvstacks.tools._subprocess import Runner, run
-from venvstacks.tools.uv import uv_python_install
+from venvstacks.tools.uv import uv_python_install, uv_version
 
 _NETWORK_SYMPTOMS = (
     "error sending request",
@@ -170,35 +178,88 @@ def install_runtime(
     source: RuntimeSource,
     *,
     label: str,
+    cache: Path | None = None,
     runner: Runner = run,
 ) -> InstalledRuntime:
     """Install the runtime *request* names at *destination* (replacing what is there).
 
     *label* names the layer in error messages.  The installed runtime contains
-    no trace of the temporary folder it was installed in.
+    no trace of the temporary folder it was installed in.  *cache* is the
+    runtime cache folder (None: no cache): a runtime from a mirror archive is
+    extracted once, kept there, and hard-linked from there afterwards (see
+    `venvstacks.runtimes.cached`).
     """
     destination.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(
-        dir=destination.parent, prefix=f".{destination.name}-install-"
-    ) as tmp:
+    archive = None
+    if source.mirror is not None:
+        archives = find_mirror_archives(source.mirror)
+        archive = select_archive(
+            archives, request, host_triple=_host_triple(), folder=source.mirror
+        )
+    entry = None
+    if cache is not None and archive is not None:
+        entry = cache / compute_runtime_key(archive.sha256, uv_version(runner=runner))
+        linked = _link_cached(entry, destination, label, runner)
+        if linked is not None:
+            return linked
+        cache.mkdir(parents=True, exist_ok=True)
+    # Installed beside the cache entry when caching (it is moved in), else beside the destination.
+    workroot = entry.parent if entry is not None else destination.parent
+    with tempfile.TemporaryDirectory(dir=workroot, prefix=f".{destination.name}-install-") as tmp:
         workdir = Path(tmp)
-        downloads_json = archive = None
+        downloads_json = None
         if source.mirror is not None:
-            archives = find_mirror_archives(source.mirror)
-            archive = select_archive(
-                archives, request, host_triple=_host_triple(), folder=source.mirror
-            ).path
             downloads_json = workdir / "python-downloads.json"
             downloads_json.write_text(render_downloads_json(archives), encoding="utf-8")
         install_dir = workdir / "pythons"
         completed = uv_python_install(
             str(request), install_dir, downloads_json=downloads_json, runner=runner
         )
+        archive_path = None if archive is None else archive.path
         if completed.returncode != 0:
-            raise _explain_failure(label, request, archive, completed.output)
+            raise _explain_failure(label, request, archive_path, completed.output)
         installed = _installed_folder(install_dir)
         version = _python_version(installed / compute_runtime_python(), label, runner)
         remove_installer_markers(installed, version)
         neutralise_prefix(installed, installed)
+        if entry is not None:
+            # Stored by this build, or by a concurrent one first: either way, link it.
+            store_runtime(installed, version, entry)
+            linked = _link_cached(entry, destination, label, runner)
+            if linked is not None:
+                return linked
+            if not installed.exists():
+                raise RuntimeSourceError(
+                    f"{label}: the runtime just stored in the cache ({entry}) does not run; "
+                    "run 'venvstacks cache clean' and build again"
+                )
+            # The entry is unusable: take this install (it sits in the cache folder).
+            staged = destination.with_name(f".{destination.name}.moving")
+            remove_tree(staged)
+            shutil.move(installed, staged)
+            installed = staged
         replace_tree(installed, destination)
+    return InstalledRuntime(destination, version)
+
+
+def _link_cached(
+    entry: Path, destination: Path, label: str, runner: Runner
+) -> InstalledRuntime | None:
+    """Hard-link the cached runtime *entry* to *destination*; None if it is missing or broken."""
+    found = find_cached_runtime(entry)
+    if found is None:
+        return None
+    runtime, _version = found
+    staging = destination.with_name(f".{destination.name}.linking")
+    remove_tree(staging)
+    try:
+        link_tree(runtime, staging)
+        version = _python_version(staging / compute_runtime_python(), label, runner)
+    except (OSError, RuntimeSourceError):
+        # A damaged or half-removed entry: drop it and install afresh.
+        remove_tree(staging)
+        remove_tree(entry)
+        return None
+    mark_used(entry)
+    replace_tree(staging, destination)
     return InstalledRuntime(destination, version)
