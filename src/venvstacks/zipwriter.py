@@ -1,10 +1,10 @@
 """Writing zip files whose members are deflated in parallel.
 
-`zipfile` compresses each member as it writes it, on one core.  Here each
-member's data is read and deflated on a thread pool (`zlib` releases the GIL),
-and the results are written in the given order: at most two members per thread
-are in flight, so memory stays bounded.  The layout follows the zip
-specification (PKWARE APPNOTE 6.3.x): a local header before each member's data,
+`zipfile` compresses each member as it writes it, on one core.  Here members'
+data is read and deflated on a thread pool (`zlib` releases the GIL), in
+batches of 32 members, and the results are written in the given order: at most
+two batches per thread are in flight, so memory stays bounded.  The layout
+follows the zip specification (PKWARE APPNOTE 6.3.x): a local header before each member's data,
 then the central directory, with Zip64 records only where a size, an offset or
 the member count needs them.  Sizes and CRCs are known before a member is
 written, so no data descriptors are needed.  Nothing here depends on the
@@ -13,6 +13,7 @@ thread count, the clock or the machine.
 
 from __future__ import annotations
 
+import itertools
 import struct
 import time
 import zlib
@@ -30,6 +31,7 @@ _LIMIT32 = 0xFFFFFFFF
 _LIMIT16 = 0xFFFF
 _UNIX = 3  # "version made by" host: the external attributes hold a Unix mode
 _UTF8_NAME = 0x800  # general purpose flag bit 11: the name is UTF-8
+_BATCH = 32
 
 
 @dataclass(frozen=True)
@@ -118,17 +120,24 @@ def _end_records(count: int, directory_size: int, directory_offset: int) -> byte
     return records
 
 
+def _prepare_batch(members: list[ZipMember]) -> list[_Prepared]:
+    return [_prepare(member) for member in members]
+
+
 def _prepared_in_order(
     members: Iterable[ZipMember], pool: Executor, in_flight: int
 ) -> Iterator[_Prepared]:
-    pending: deque[Future[_Prepared]] = deque()
+    # Members go to the pool in small batches: one task per member costs more than
+    # compressing a typical small file does.
+    pending: deque[Future[list[_Prepared]]] = deque()
     try:
-        for member in members:
-            pending.append(pool.submit(_prepare, member))
+        iterator = iter(members)
+        while batch := list(itertools.islice(iterator, _BATCH)):
+            pending.append(pool.submit(_prepare_batch, batch))
             while len(pending) > in_flight:
-                yield pending.popleft().result()
+                yield from pending.popleft().result()
         while pending:
-            yield pending.popleft().result()
+            yield from pending.popleft().result()
     finally:
         for future in pending:
             future.cancel()
