@@ -43,7 +43,8 @@ def test_same_tree_gives_same_bytes(tmp_path: Path) -> None:
     assert (tmp_path / "a.tar.gz").read_bytes() == (tmp_path / "b.tar.gz").read_bytes()
 
 
-def test_entries_are_sorted_and_normalised(tmp_path: Path) -> None:
+def test_entries_are_ordered_and_normalised(tmp_path: Path) -> None:
+    # Folders first, then files and symlinks grouped by suffix ("" < "txt"), by path.
     _make_tree(tmp_path / "tree", 1_000_000_000)
     archive = tmp_path / "out.tar.gz"
     write_tar_gz(tmp_path / "tree", archive, root_name="python", mtime_clamp=1_700_000_000)
@@ -52,9 +53,9 @@ def test_entries_are_sorted_and_normalised(tmp_path: Path) -> None:
     assert [(m.name, oct(m.mode), m.uid, m.uname, m.mtime) for m in members] == [
         ("python", "0o755", 0, "root", 1_000_000_000),
         ("python/bin", "0o755", 0, "root", 1_000_000_000),
-        ("python/bin/tool", "0o755", 0, "root", 1_000_000_000),
         ("python/empty", "0o755", 0, "root", 1_000_000_000),
         ("python/lib", "0o755", 0, "root", 1_000_000_000),
+        ("python/bin/tool", "0o755", 0, "root", 1_000_000_000),
         ("python/lib/data.txt", "0o644", 0, "root", 1_000_000_000),
         ("python/lib/link.txt", "0o777", 0, "root", 1_000_000_000),
     ]

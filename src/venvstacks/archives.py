@@ -132,6 +132,25 @@ def _tar_info(entry: ArchiveEntry | None, arcname: str, mtime: int) -> tarfile.T
     return info
 
 
+def _suffix(entry: ArchiveEntry) -> str:
+    name = entry.name.name
+    return name.rpartition(".")[2].lower() if "." in name else ""
+
+
+def compute_tar_order(entries: Iterable[ArchiveEntry]) -> list[ArchiveEntry]:
+    """Order tar members so that similar content sits together: it compresses better.
+
+    Folders come first (sorted by path, so every folder precedes what is in it),
+    then files and symlinks grouped by file name suffix (``.py``, ``.pyc``,
+    ``.so``, ...) and sorted by path within a group.  Measured on real layers
+    (docs/benchmarks.md), grouping makes xz archives about 1 % smaller.
+    """
+    listed = list(entries)
+    folders = sorted((e for e in listed if e.kind == "dir"), key=lambda e: e.name.parts)
+    others = [e for e in listed if e.kind != "dir"]
+    return folders + sorted(others, key=lambda e: (_suffix(e), e.name.parts))
+
+
 def write_tar_entries(
     stream: IO[bytes],
     entries: Iterable[ArchiveEntry],
@@ -140,7 +159,7 @@ def write_tar_entries(
     mtime_clamp: int | None,
     root_mtime: int,
 ) -> None:
-    """Write an uncompressed tar of *entries* (as ``root_name/…``) to *stream*."""
+    """Write an uncompressed tar of *entries* (as ``root_name/…``, in the given order) to *stream*."""
     with tarfile.open(fileobj=stream, mode="w", format=tarfile.PAX_FORMAT) as tar:
         tar.addfile(_tar_info(None, root_name, _clamp(root_mtime, mtime_clamp)))
         for entry in entries:
@@ -216,7 +235,11 @@ def write_archive(
         else:
             stream = stack.enter_context(open_zstd_writer(raw, threads))
         write_tar_entries(
-            stream, entries, root_name=root_name, mtime_clamp=mtime_clamp, root_mtime=root_mtime
+            stream,
+            compute_tar_order(entries),
+            root_name=root_name,
+            mtime_clamp=mtime_clamp,
+            root_mtime=root_mtime,
         )
 
 
