@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import IO
 
@@ -205,3 +206,15 @@ def _tool(name: str) -> str:
     path = shutil.which(name)
     assert path is not None, f"{name} must be installed to run this test (standard on Debian)"
     return path
+
+
+@pytest.mark.usefixtures("small_blocks")
+def test_tar_gz_for_python_mirrors_is_one_gzip_member(tmp_path: Path) -> None:
+    # uv stops reading a python-build-standalone archive at the end of the first member.
+    _make_rich_tree(tmp_path / "tree")
+    write_tar_gz(tmp_path / "tree", tmp_path / "python.tar.gz", root_name="python")
+    data = (tmp_path / "python.tar.gz").read_bytes()
+    member = zlib.decompressobj(wbits=31)
+    assert len(member.decompress(data)) > 10 * compression.GZIP_BLOCK_SIZE
+    assert member.eof
+    assert member.unused_data == b""

@@ -21,7 +21,7 @@ import tarfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, Literal, cast
+from typing import IO, Literal
 
 from venvstacks.compression import (
     compute_thread_count,
@@ -215,11 +215,14 @@ def write_archive(
     mtime_clamp: int | None = None,
     root_mtime: int = 0,
     threads: int | None = None,
+    single_stream: bool = False,
 ) -> None:
     """Write a reproducible archive of *entries* under the top folder *root_name*.
 
     Compression runs on *threads* threads (default: one per core); the bytes
-    written do not depend on it.
+    written do not depend on it.  *single_stream* writes ``tar.gz`` and
+    ``tar.xz`` as one gzip member or xz stream, on one core, for readers that
+    stop after the first one.
     """
     threads = threads or compute_thread_count()
     with atomic_output(destination) as raw, contextlib.ExitStack() as stack:
@@ -229,9 +232,10 @@ def write_archive(
             return
         stream: IO[bytes]
         if archive_format == "tar.gz":
-            stream = cast("IO[bytes]", stack.enter_context(open_gzip_writer(raw, threads)))
+            gz = open_gzip_writer(raw, threads, single_stream=single_stream)
+            stream = stack.enter_context(gz)
         elif archive_format == "tar.xz":
-            stream = cast("IO[bytes]", stack.enter_context(open_xz_writer(raw, threads)))
+            stream = stack.enter_context(open_xz_writer(raw, threads, single_stream=single_stream))
         else:
             stream = stack.enter_context(open_zstd_writer(raw, threads))
         write_tar_entries(
@@ -246,7 +250,11 @@ def write_archive(
 def write_tar_gz(
     source: Path, destination: Path, *, root_name: str, mtime_clamp: int | None = None
 ) -> None:
-    """Write a reproducible ``.tar.gz`` of the folder *source* to *destination*."""
+    """Write a reproducible ``.tar.gz`` of the folder *source* to *destination*.
+
+    One gzip member: uv reads python-build-standalone style archives only up to
+    the end of the first member.
+    """
     write_archive(
         collect_entries(source),
         destination,
@@ -254,4 +262,5 @@ def write_tar_gz(
         archive_format="tar.gz",
         mtime_clamp=mtime_clamp,
         root_mtime=int(source.stat().st_mtime),
+        single_stream=True,
     )

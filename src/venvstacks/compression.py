@@ -10,6 +10,10 @@ uncompressed bytes, so the output is the same whatever the number of threads
 (reproducible), and memory stays bounded: at most two blocks per thread are in
 flight.  `lzma` and `zlib` release the GIL while they compress.
 
+Not every reader handles concatenated streams: uv, for one, reads only the
+first gzip member of a python-build-standalone archive.  Archives meant for such
+readers (`venvstacks python pack`) are written as a single stream, on one core.
+
 zstd compresses with its own worker threads (``threads >= 1``), whose output
 does not depend on the number of workers either.
 
@@ -21,6 +25,7 @@ gzip (a 32 KiB window) loses nothing measurable with 8 MiB blocks.
 from __future__ import annotations
 
 import functools
+import gzip
 import lzma
 import os
 import struct
@@ -28,7 +33,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import IO
+from typing import IO, cast
 
 import zstandard
 
@@ -146,14 +151,33 @@ class BlockCompressor:
                 future.cancel()
 
 
-def open_xz_writer(raw: IO[bytes], threads: int) -> BlockCompressor:
-    """Return a stream that writes xz data to *raw* in independent blocks."""
-    return BlockCompressor(raw, compress_xz_stream, block_size=XZ_BLOCK_SIZE, threads=threads)
+def open_xz_writer(raw: IO[bytes], threads: int, *, single_stream: bool = False) -> IO[bytes]:
+    """Return a stream that writes xz data to *raw* in independent blocks.
+
+    With *single_stream*, it writes one xz stream on one core instead (the same
+    bytes when the data fits in one block).
+    """
+    if single_stream:
+        return cast("IO[bytes]", lzma.LZMAFile(raw, "wb", preset=XZ_PRESET))
+    compressor = BlockCompressor(raw, compress_xz_stream, block_size=XZ_BLOCK_SIZE, threads=threads)
+    return cast("IO[bytes]", compressor)
 
 
-def open_gzip_writer(raw: IO[bytes], threads: int) -> BlockCompressor:
-    """Return a stream that writes gzip data to *raw* in independent members."""
-    return BlockCompressor(raw, compress_gzip_member, block_size=GZIP_BLOCK_SIZE, threads=threads)
+def open_gzip_writer(raw: IO[bytes], threads: int, *, single_stream: bool = False) -> IO[bytes]:
+    """Return a stream that writes gzip data to *raw* in independent members.
+
+    With *single_stream*, it writes one gzip member on one core instead (the
+    same bytes when the data fits in one block).
+    """
+    if single_stream:
+        return cast(
+            "IO[bytes]",
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=GZIP_LEVEL),
+        )
+    compressor = BlockCompressor(
+        raw, compress_gzip_member, block_size=GZIP_BLOCK_SIZE, threads=threads
+    )
+    return cast("IO[bytes]", compressor)
 
 
 def open_zstd_writer(raw: IO[bytes], threads: int) -> IO[bytes]:
