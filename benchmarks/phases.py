@@ -17,8 +17,8 @@ this with a Python 3.11).  Then it times, in order:
 - ``lock`` (first), ``lock`` again with nothing changed, ``lock --if-needed``;
 - ``build`` (cold), ``build`` again with nothing changed;
 - ``publish --tag-outputs`` once per format (tar.zst, tar.gz, tar.xz, zip), each into
-  its own fresh output folder (tar.xz is slow: xz compresses the runtime and the
-  frameworks single-threaded);
+  its own fresh output folder (tar.xz is the slowest: xz needs far more CPU than
+  the other compressors, even spread over every core);
 - deploy of the ``--deploy-format`` archives (default tar.xz, the default format of
   both tools on Linux and macOS) into a fresh folder, with ``venvstacks deploy`` when
   this venvstacks has it (``--deploy-fallback``, or no such command: the archives are
