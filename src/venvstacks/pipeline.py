@@ -32,6 +32,7 @@ from venvstacks.publish.export import ExportedStack, export_layers
 from venvstacks.publish.publisher import ArchiveProgress, PublishedStack, publish_layers
 from venvstacks.runtimes.install import compute_runtime_python, find_runtime_source
 from venvstacks.runtimes.requests import parse_runtime_request
+from venvstacks.signing import SecretKey
 from venvstacks.spec.graph import Layer
 from venvstacks.spec.load import StackSpec, load_stack_spec
 from venvstacks.spec.naming import BuildName, DeployedName, LayerKind, compute_deployed_name
@@ -363,6 +364,7 @@ class PublishOptions:
     tag_outputs: bool = False
     force: bool = False
     dry_run: bool = False
+    sign_key: SecretKey | None = None
 
 
 def compute_default_format(platform: str = sys.platform) -> ArchiveFormat:
@@ -421,6 +423,7 @@ def publish_stack(
             "python": platform.python_version(),
         },
         progress=progress,
+        sign_key=options.sign_key,
     )
 
 

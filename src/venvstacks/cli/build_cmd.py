@@ -31,7 +31,9 @@ from venvstacks.cli.publish_cmd import (
     OutputDir,
     PublishDependencies,
     PublishDerived,
+    SignKey,
     TagOutputs,
+    load_sign_key,
     parse_format,
     report_publication,
 )
@@ -101,6 +103,7 @@ def build(
     tag_outputs: TagOutputs = False,
     publish_dependencies: PublishDependencies = False,
     publish_derived: PublishDerived = False,
+    sign_key: SignKey = None,
     show: Show = False,
     show_only: ShowOnly = False,
     json_output: Json = False,
@@ -135,6 +138,7 @@ def build(
     show_only = show_only or (json_output and not show)
 
     def action() -> None:
+        key = load_sign_key(sign_key) if publish else None
         # With --json, one document: the plan (--show-only), or the status after building.
         if show_only or (show and not json_output):
             plan = plan_build(spec_path, options)
@@ -162,6 +166,7 @@ def build(
                         archive_format=parse_format(archive_format),
                         tag_outputs=tag_outputs,
                         force=clean,  # a clean build is archived again
+                        sign_key=key,
                     ),
                     bars,
                 )

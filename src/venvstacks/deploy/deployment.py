@@ -34,6 +34,7 @@ from venvstacks.deploy.swap import discard_previous, restore, staging_folder, sw
 from venvstacks.deploy.unpack import UnpackStoppedError, unpack_layer
 from venvstacks.deploy.verify import verify_archive
 from venvstacks.errors import DeployError
+from venvstacks.signing import PublicKey
 from venvstacks.spec.naming import DeployedName, LayerKind
 
 T = TypeVar("T")
@@ -137,6 +138,7 @@ def deploy_layers(
     *,
     include: Sequence[str] = (),
     platform: str | None = None,
+    trusted_keys: Sequence[PublicKey] = (),
 ) -> DeployResult:
     """Deploy the layers published in *artifact_dir* into the folder *target*.
 
@@ -144,12 +146,18 @@ def deploy_layers(
     when empty); the layers chosen layers run on always come too.  *platform*
     picks a tagged manifest (``venvstacks-<platform>.json``); by default the
     untagged one is used, else the one for this machine.  Layers already
-    deployed from the same archive are left alone.  Raises `DeployError`, with
-    the target as it was, when anything goes wrong.
+    deployed from the same archive are left alone.  With *trusted_keys*, the
+    manifest must be signed by one of them (checked before anything is read
+    from the archives).  Raises `DeployError`, with the target as it was, when
+    anything goes wrong.
     """
     # Absolute but not resolved: post-install records the paths as the user gave them.
     target = Path(os.path.abspath(target))  # noqa: PTH100
-    manifest = load_manifest(Path(os.path.abspath(artifact_dir)), platform)  # noqa: PTH100
+    manifest = load_manifest(
+        Path(os.path.abspath(artifact_dir)),  # noqa: PTH100
+        platform,
+        trusted_keys,
+    )
     layers = select_layers(manifest, include)
     if target.exists() and not target.is_dir():
         raise DeployError(f"{target}: not a folder; pass a folder to deploy the layers into")
