@@ -5,8 +5,8 @@ Usage: ``.venv/bin/python benchmarks/phases.py [--repeat N] [--workdir DIR]
 [--original VENV] [--profile N]``
 
 Writes a stack into a temporary folder (or ``--workdir DIR``, which must not hold
-an earlier run): runtime ``cpython@3.11`` limited to linux_x86_64, macosx_arm64 and
-win_amd64; a versioned framework with numpy and scikit-learn; a framework with
+an earlier run): runtime ``cpython@3.11.Z`` (the mirror's 3.11) limited to
+linux_x86_64, macosx_arm64 and win_amd64; a versioned framework with numpy and scikit-learn; a framework with
 httpx; an application that imports sklearn and fits a tiny model, and one that
 imports httpx and builds a request object (no network); ``[tool.uv] exclude-newer
 = "2025-10-01T00:00:00Z"``.  Packages come from PyPI.  The runtime comes from a
@@ -200,10 +200,11 @@ class Subject:
         return run(args, self.project, self.env)[0]
 
 
-def write_stack(project: Path) -> None:
-    """Write the stack specification and the launch modules into *project*."""
+def write_stack(project: Path, python_version: str) -> None:
+    """Write the stack specification (runtime ``cpython@<python_version>``) and launch modules."""
     project.mkdir(parents=True)
-    (project / "venvstacks.toml").write_text(STACK, encoding="utf-8")
+    spec = STACK.replace('"cpython@3.11"', f'"cpython@{python_version}"')
+    (project / "venvstacks.toml").write_text(spec, encoding="utf-8")
     for name, (source, _) in APPS.items():
         (project / name).write_text(source, encoding="utf-8")
 
@@ -398,12 +399,15 @@ def make_subjects(
             deploy_command=not args.deploy_fallback and has_deploy_command(env),
         )
     ]
+    archives = sorted(mirror.glob("cpython-3.11.*install_only*.tar.gz"))
+    if not archives:
+        sys.exit(f"{mirror}: no cpython-3.11 install_only archive")
+    # Both tools get the mirror's full version: 0.7.0 derives the lib/pythonX.Y folder
+    # from it and writes into lib/python3/ when given cpython@3.11.
+    python_version = archives[-1].name.split("-")[1].split("+")[0]
     if args.original:
         # 0.7.0 runs through the offline wrapper, which installs its runtime from our
         # packed archive instead of downloading it from GitHub; the rest is unchanged.
-        archives = sorted(mirror.glob("cpython-3.11.*install_only*.tar.gz"))
-        if not archives:
-            sys.exit(f"{mirror}: no cpython-3.11 install_only archive for venvstacks 0.7.0")
         original_env = {**env, RUNTIME_ARCHIVE_VAR: str(archives[-1])}
         python = args.original.resolve() / "bin" / "python"
         subjects.append(
@@ -420,7 +424,7 @@ def make_subjects(
             )
         )
     for subject in subjects:
-        write_stack(subject.project)
+        write_stack(subject.project, python_version)
     return subjects
 
 
