@@ -6,8 +6,8 @@ Usage: ``.venv/bin/python benchmarks/phases.py [--repeat N] [--workdir DIR]
 
 Writes a stack into a temporary folder (or ``--workdir DIR``, which must not hold
 an earlier run): runtime ``cpython@3.11.Z`` (the mirror's 3.11) limited to
-linux_x86_64, macosx_arm64 and win_amd64; a versioned framework with numpy and scikit-learn; a framework with
-httpx; an application that imports sklearn and fits a tiny model, and one that
+linux_x86_64, macosx_arm64 and win_amd64; a versioned framework with numpy and
+scikit-learn; a framework with httpx; an application that imports sklearn and fits a tiny model, and one that
 imports httpx and builds a request object (no network); ``[tool.uv] exclude-newer
 = "2025-10-01T00:00:00Z"``.  Packages come from PyPI.  The runtime comes from a
 python mirror folder: ``--python-mirror DIR`` if given, otherwise the running
