@@ -434,7 +434,7 @@ SUMMARY = (
     ("no-op build", "build (no-op)", 0.05),
     ("publish, default tar.xz", "publish tar.xz", 0.5),
     ("publish, tar.zst (0.7.0: its tar.xz)", "publish tar.zst", 0.05),
-    ("deploy (unpack + post-install)", "deploy tar.xz", 0.25),
+    ("deploy (unpack + post-install)", "deploy", 0.25),
 )
 
 
@@ -442,7 +442,8 @@ def print_summary(subjects: Sequence[Subject]) -> None:
     """Print issue 11's table: each phase as ours / 0.7.0, next to the goal."""
     ours, original = subjects
     print(f"{'phase':<46} {'0.7.0':>8} {'ours':>8} {'ratio':>6} {'goal':>6}")
-    for label, phase, goal in SUMMARY:
+    for label, name, goal in SUMMARY:
+        phase = f"deploy {ours.deploy_format}" if name == "deploy" else name
         mine = ours.times.get(phase)
         theirs = original.times.get(phase.replace("tar.zst", "tar.xz"))
         if isinstance(mine, float) and isinstance(theirs, float):
@@ -450,8 +451,8 @@ def print_summary(subjects: Sequence[Subject]) -> None:
             met = "" if ratio <= goal else "  not met"
             print(f"{label:<46} {theirs:>7.1f}s {mine:>7.1f}s {ratio:>6.2f} {goal:>6.2f}{met}")
         else:
-            print(f"{label:<46} {theirs!s:>8} {mine!s:>8}")
-    if "publish tar.xz" in ours.times and "publish tar.xz" in original.times:
+            print(f"{label:<46} {_cell(theirs):>8} {_cell(mine):>8}")
+    if all(isinstance(s.times.get("publish tar.xz"), float) for s in subjects):
         mine_size = folder_size(ours.artifacts("tar.xz"))
         theirs_size = folder_size(original.artifacts("tar.xz"))
         ratio = mine_size / theirs_size
@@ -461,6 +462,10 @@ def print_summary(subjects: Sequence[Subject]) -> None:
             f"{label:<46} {theirs_size / 1e6:>6.1f}MB {mine_size / 1e6:>6.1f}MB "
             f"{ratio:>6.2f} {1.3:>6.2f}{met}"
         )
+
+
+def _cell(value: float | str | None) -> str:
+    return f"{value:.1f}s" if isinstance(value, float) else str(value or "n/a")
 
 
 def profile_cold_build(ours: Subject, top: int) -> None:
