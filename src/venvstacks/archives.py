@@ -3,10 +3,11 @@
 Entries are written in sorted order under one root folder, owned by root,
 with normalised modes (0o755 for folders and executables, 0o644 otherwise) and
 mtimes clamped to a given time.  Symlinks are stored as symlinks.  Compressors
-run with fixed settings and no embedded timestamps or file names (zstd runs
-multi-threaded, whose output does not depend on the number of threads).  The
-archive is written under a temporary name and renamed into place, so an
-interrupted run never leaves a partial archive under the final name.
+run with fixed settings and no embedded timestamps or file names, on every
+core, with output that does not depend on the number of threads (see
+`venvstacks.compression` and `venvstacks.zipwriter`).  The archive is written
+under a temporary name and renamed into place, so an interrupted run never
+leaves a partial archive under the final name.
 
 Formats: ``tar.gz``, ``tar.xz``, ``tar.zst`` and ``zip``.
 """
@@ -14,25 +15,25 @@ Formats: ``tar.gz``, ``tar.xz``, ``tar.zst`` and ``zip``.
 from __future__ import annotations
 
 import contextlib
-import gzip
-import lzma
+import functools
 import stat
 import tarfile
-import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, Literal, cast
+from typing import IO, Literal
 
-import zstandard
-
+from venvstacks.compression import (
+    compute_thread_count,
+    open_gzip_writer,
+    open_xz_writer,
+    open_zstd_writer,
+)
 from venvstacks.fs import atomic_output
+from venvstacks.zipwriter import ZipMember, write_zip_members
 
 ArchiveFormat = Literal["tar.gz", "tar.xz", "tar.zst", "zip"]
 ARCHIVE_FORMATS: tuple[ArchiveFormat, ...] = ("tar.xz", "tar.zst", "tar.gz", "zip")
-GZIP_LEVEL = 6
-ZSTD_LEVEL = 10
-_ZIP_EPOCH = 315532800  # 1980-01-01, the earliest time a zip entry can hold
 
 
 def iter_tree(root: Path) -> Iterator[Path]:
@@ -131,6 +132,25 @@ def _tar_info(entry: ArchiveEntry | None, arcname: str, mtime: int) -> tarfile.T
     return info
 
 
+def _suffix(entry: ArchiveEntry) -> str:
+    name = entry.name.name
+    return name.rpartition(".")[2].lower() if "." in name else ""
+
+
+def compute_tar_order(entries: Iterable[ArchiveEntry]) -> list[ArchiveEntry]:
+    """Order tar members so that similar content sits together: it compresses better.
+
+    Folders come first (sorted by path, so every folder precedes what is in it),
+    then files and symlinks grouped by file name suffix (``.py``, ``.pyc``,
+    ``.so``, ...) and sorted by path within a group.  Measured on real layers
+    (docs/benchmarks.md), grouping makes xz archives about 1 % smaller.
+    """
+    listed = list(entries)
+    folders = sorted((e for e in listed if e.kind == "dir"), key=lambda e: e.name.parts)
+    others = [e for e in listed if e.kind != "dir"]
+    return folders + sorted(others, key=lambda e: (_suffix(e), e.name.parts))
+
+
 def write_tar_entries(
     stream: IO[bytes],
     entries: Iterable[ArchiveEntry],
@@ -139,7 +159,7 @@ def write_tar_entries(
     mtime_clamp: int | None,
     root_mtime: int,
 ) -> None:
-    """Write an uncompressed tar of *entries* (as ``root_name/…``) to *stream*."""
+    """Write an uncompressed tar of *entries* (as ``root_name/…``, in the given order) to *stream*."""
     with tarfile.open(fileobj=stream, mode="w", format=tarfile.PAX_FORMAT) as tar:
         tar.addfile(_tar_info(None, root_name, _clamp(root_mtime, mtime_clamp)))
         for entry in entries:
@@ -167,36 +187,23 @@ class _BytesReader:
         return chunk
 
 
-def _write_zip(
-    raw: IO[bytes],
-    entries: Iterable[ArchiveEntry],
-    root_name: str,
-    mtime_clamp: int | None,
-    root_mtime: int,
-) -> None:
-    import time  # noqa: PLC0415 - only zip archives need calendar conversion
-
-    def info(name: str, mtime: int, mode: int) -> zipfile.ZipInfo:
-        stamp = time.gmtime(max(_clamp(mtime, mtime_clamp), _ZIP_EPOCH))[:6]
-        member = zipfile.ZipInfo(name, date_time=stamp)
-        member.external_attr = mode << 16
-        member.create_system = 3  # Unix: external_attr holds the mode
-        # writestr() takes the compression from the ZipInfo, not from the ZipFile.
-        member.compress_type = zipfile.ZIP_DEFLATED if stat.S_ISREG(mode) else zipfile.ZIP_STORED
-        return member
-
-    with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(info(f"{root_name}/", root_mtime, stat.S_IFDIR | 0o755), b"")
-        for entry in entries:
-            name = f"{root_name}/{entry.name}"
-            if entry.kind == "dir":
-                archive.writestr(info(f"{name}/", entry.mtime, stat.S_IFDIR | 0o755), b"")
-            elif entry.kind == "symlink":  # Info-ZIP convention: the target is the content
-                member = info(name, entry.mtime, stat.S_IFLNK | 0o777)
-                archive.writestr(member, entry.target.encode(), compress_type=zipfile.ZIP_STORED)
-            else:
-                mode = 0o755 if entry.executable else 0o644
-                archive.writestr(info(name, entry.mtime, stat.S_IFREG | mode), entry.read())
+def _zip_members(
+    entries: Iterable[ArchiveEntry], root_name: str, mtime_clamp: int | None, root_mtime: int
+) -> Iterator[ZipMember]:
+    yield ZipMember(f"{root_name}/", stat.S_IFDIR | 0o755, _clamp(root_mtime, mtime_clamp),
+                    bytes, deflate=False)  # fmt: skip
+    for entry in entries:
+        name = f"{root_name}/{entry.name}"
+        mtime = _clamp(entry.mtime, mtime_clamp)
+        if entry.kind == "dir":
+            yield ZipMember(f"{name}/", stat.S_IFDIR | 0o755, mtime, bytes, deflate=False)
+        elif entry.kind == "symlink":  # Info-ZIP convention: the target is the content
+            target = entry.target.encode()
+            read = functools.partial(bytes, target)
+            yield ZipMember(name, stat.S_IFLNK | 0o777, mtime, read, deflate=False)
+        else:
+            mode = stat.S_IFREG | (0o755 if entry.executable else 0o644)
+            yield ZipMember(name, mode, mtime, entry.read, deflate=True)
 
 
 def write_archive(
@@ -207,33 +214,47 @@ def write_archive(
     archive_format: ArchiveFormat,
     mtime_clamp: int | None = None,
     root_mtime: int = 0,
+    threads: int | None = None,
+    single_stream: bool = False,
 ) -> None:
-    """Write a reproducible archive of *entries* under the top folder *root_name*."""
+    """Write a reproducible archive of *entries* under the top folder *root_name*.
+
+    Compression runs on *threads* threads (default: one per core); the bytes
+    written do not depend on it.  *single_stream* writes ``tar.gz`` and
+    ``tar.xz`` as one gzip member or xz stream, on one core, for readers that
+    stop after the first one.
+    """
+    threads = threads or compute_thread_count()
     with atomic_output(destination) as raw, contextlib.ExitStack() as stack:
         if archive_format == "zip":
-            _write_zip(raw, entries, root_name, mtime_clamp, root_mtime)
+            members = _zip_members(entries, root_name, mtime_clamp, root_mtime)
+            write_zip_members(raw, members, threads=threads)
             return
         stream: IO[bytes]
         if archive_format == "tar.gz":
-            # No file name and a zero timestamp in the gzip header (like `gzip -n`).
-            gz = gzip.GzipFile(
-                filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=GZIP_LEVEL
-            )
-            stream = cast("IO[bytes]", stack.enter_context(gz))
+            gz = open_gzip_writer(raw, threads, single_stream=single_stream)
+            stream = stack.enter_context(gz)
         elif archive_format == "tar.xz":
-            stream = stack.enter_context(lzma.LZMAFile(raw, "wb", preset=6))
+            stream = stack.enter_context(open_xz_writer(raw, threads, single_stream=single_stream))
         else:
-            compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=-1)
-            stream = stack.enter_context(compressor.stream_writer(raw, closefd=False))
+            stream = stack.enter_context(open_zstd_writer(raw, threads))
         write_tar_entries(
-            stream, entries, root_name=root_name, mtime_clamp=mtime_clamp, root_mtime=root_mtime
+            stream,
+            compute_tar_order(entries),
+            root_name=root_name,
+            mtime_clamp=mtime_clamp,
+            root_mtime=root_mtime,
         )
 
 
 def write_tar_gz(
     source: Path, destination: Path, *, root_name: str, mtime_clamp: int | None = None
 ) -> None:
-    """Write a reproducible ``.tar.gz`` of the folder *source* to *destination*."""
+    """Write a reproducible ``.tar.gz`` of the folder *source* to *destination*.
+
+    One gzip member: uv reads python-build-standalone style archives only up to
+    the end of the first member.
+    """
     write_archive(
         collect_entries(source),
         destination,
@@ -241,4 +262,5 @@ def write_tar_gz(
         archive_format="tar.gz",
         mtime_clamp=mtime_clamp,
         root_mtime=int(source.stat().st_mtime),
+        single_stream=True,
     )

@@ -471,6 +471,11 @@ def test_unbuilt_layer_is_named(project: Path, python_mirror: Path) -> None:
     assert not (project / "partial").exists()
 
 
+def _suffix(name: str) -> str:
+    base = name.rpartition("/")[2]
+    return base.rpartition(".")[2].lower() if "." in base else ""
+
+
 def test_archive_contents(project: Path, published: Path) -> None:
     assert (project / "_build/app-app/.lock").exists()  # left out below
     assert (project / "_build/app-app/pyvenv.cfg").exists()
@@ -481,7 +486,12 @@ def test_archive_contents(project: Path, published: Path) -> None:
         names = list(members)
         assert names[0] == target
         assert all(name.startswith(f"{target}/") for name in names[1:]), layer
-        assert names == sorted(names, key=lambda n: n.split("/"))
+        # Folders first, by path; then files and symlinks grouped by suffix, by path.
+        folders = [n for n in names if members[n].isdir()]
+        others = names[len(folders) :]
+        assert folders == sorted(folders, key=lambda n: n.split("/"))
+        assert not [n for n in others if members[n].isdir()]
+        assert others == sorted(others, key=lambda n: (_suffix(n), n.split("/")))
         assert f"{target}/postinstall.py" in members
         assert f"{target}/{CONFIG.as_posix()}" in members
         assert f"{target}/pyvenv.cfg" not in members

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import gzip
+import hashlib
 import stat
 import tarfile
 import threading
@@ -24,7 +26,9 @@ from venvstacks.spec.naming import DeployedName, LayerKind
 FORMATS: tuple[ArchiveFormat, ...] = ("tar.xz", "tar.zst", "tar.gz", "zip")
 
 
-def _layer(archive_name: str, unpacked_size: int | None = None) -> ManifestLayer:
+def _layer(archive: Path | str, unpacked_size: int | None = None) -> ManifestLayer:
+    """Return the manifest entry of *archive* (size and sha256 from the file, when it exists)."""
+    data = archive.read_bytes() if isinstance(archive, Path) else b""
     return ManifestLayer(
         kind=LayerKind.FRAMEWORK,
         layer_name="framework-x",
@@ -32,9 +36,9 @@ def _layer(archive_name: str, unpacked_size: int | None = None) -> ManifestLayer
         runtime_layer=DeployedName("cpython-3.11"),
         required_layers=(),
         launch_module=None,
-        archive_name=archive_name,
-        archive_size=0,
-        archive_sha256="0" * 64,
+        archive_name=archive.name if isinstance(archive, Path) else archive,
+        archive_size=len(data),
+        archive_sha256=hashlib.sha256(data).hexdigest(),
         unpacked_size=unpacked_size,
     )
 
@@ -54,7 +58,7 @@ def _dest(tmp_path: Path) -> Path:
 
 def _unpack_error(archive: Path, dest: Path) -> str:
     with pytest.raises(DeployError) as info:
-        unpack_layer(archive, _layer(archive.name), dest)
+        unpack_layer(archive, _layer(archive), dest)
     return str(info.value)
 
 
@@ -65,7 +69,7 @@ def test_unpacks_folders_files_and_symlinks(tmp_path: Path, archive_format: Arch
     )
     archive = _framework_archive(tmp_path, archive_format, extra=(script,))
     assert compute_archive_format(archive.name) == archive_format
-    layer_dir = unpack_layer(archive, _layer(archive.name), _dest(tmp_path))
+    layer_dir = unpack_layer(archive, _layer(archive), _dest(tmp_path))
     assert layer_dir == tmp_path / "dest" / FRAMEWORK
     assert sorted(p.relative_to(layer_dir).as_posix() for p in layer_dir.rglob("*")) == sorted(
         [
@@ -97,7 +101,7 @@ def test_zip_members_without_unix_modes(tmp_path: Path) -> None:
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr(zipfile.ZipInfo(f"{FRAMEWORK}/"), b"")
         zf.writestr(zipfile.ZipInfo(f"{FRAMEWORK}/Lib/x.py"), b"x = 1\n")  # implicit parent
-    layer_dir = unpack_layer(archive, _layer(archive.name), _dest(tmp_path))
+    layer_dir = unpack_layer(archive, _layer(archive), _dest(tmp_path))
     assert (layer_dir / "Lib/x.py").read_bytes() == b"x = 1\n"
     assert (layer_dir / "Lib/x.py").stat().st_mode & 0o777 == 0o644
 
@@ -191,7 +195,7 @@ def test_unpacking_stops_when_asked(tmp_path: Path) -> None:
     stop = threading.Event()
     stop.set()
     with pytest.raises(UnpackStoppedError):
-        unpack_layer(archive, _layer(archive.name), _dest(tmp_path), stop=stop)
+        unpack_layer(archive, _layer(archive), _dest(tmp_path), stop=stop)
 
 
 def test_nothing_is_written_through_existing_symlinks(tmp_path: Path) -> None:
@@ -227,13 +231,13 @@ def test_unpacking_is_bounded_by_the_declared_size(
 ) -> None:
     archive = _framework_archive(tmp_path, archive_format)
     (tmp_path / "probe").mkdir()
-    size = _file_sizes(unpack_layer(archive, _layer(archive.name), tmp_path / "probe"))
+    size = _file_sizes(unpack_layer(archive, _layer(archive), tmp_path / "probe"))
     dest = _dest(tmp_path)
-    assert unpack_layer(archive, _layer(archive.name, size), dest) == dest / FRAMEWORK
+    assert unpack_layer(archive, _layer(archive, size), dest) == dest / FRAMEWORK
     dest = tmp_path / "dest2"
     dest.mkdir()
     with pytest.raises(DeployError) as info:
-        unpack_layer(archive, _layer(archive.name, size - 1), dest)
+        unpack_layer(archive, _layer(archive, size - 1), dest)
     assert str(info.value) == (
         f"{FRAMEWORK}: archive {archive.name} unpacks to more than the {size - 1} bytes its "
         "metadata declares (unpacked_size); refusing to unpack it"
@@ -278,7 +282,7 @@ def test_a_zip_symlink_target_of_path_length_is_fine(tmp_path: Path) -> None:
     archive = _framework_archive(tmp_path, "zip")
     target = "/".join(["x" * 254] * 16)[:4096]
     _zip_symlink(archive, f"{FRAMEWORK}/lib/link", target.encode())
-    layer_dir = unpack_layer(archive, _layer(archive.name), _dest(tmp_path))
+    layer_dir = unpack_layer(archive, _layer(archive), _dest(tmp_path))
     assert str((layer_dir / "lib/link").readlink()) == target
 
 
@@ -291,3 +295,31 @@ def test_an_oversized_tar_symlink_target_is_refused(tmp_path: Path) -> None:
         f"{FRAMEWORK}: archive {archive.name} has an unsafe member '{FRAMEWORK}/lib/link' "
         "(a symlink target longer than 4096 bytes, more than a path can be); refusing to unpack it"
     )
+
+
+@pytest.mark.parametrize("archive_format", FORMATS)
+def test_the_sha256_is_checked_while_unpacking(
+    tmp_path: Path, archive_format: ArchiveFormat
+) -> None:
+    archive = _framework_archive(tmp_path, archive_format)
+    layer = _layer(archive)
+    data = bytearray(archive.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    archive.write_bytes(bytes(data))
+    with pytest.raises(DeployError) as info:
+        unpack_layer(archive, layer, _dest(tmp_path))
+    assert str(info.value) == (
+        f"{FRAMEWORK}: archive {archive.name} has sha256 {hashlib.sha256(data).hexdigest()}, "
+        f"the metadata says {layer.archive_sha256}; download it again"
+    )
+
+
+def test_bytes_after_the_tar_end_are_hashed_too(tmp_path: Path) -> None:
+    # Trailing data no decompressor needs still changes the published sha256.
+    archive = _framework_archive(tmp_path, "tar.gz")
+    layer = _layer(archive)
+    data = archive.read_bytes()
+    gz = gzip.decompress(data)
+    archive.write_bytes(gzip.compress(gz[:-1] + b"x", mtime=0))
+    with pytest.raises(DeployError, match=r"has sha256 .* the metadata says"):
+        unpack_layer(archive, layer, _dest(tmp_path))

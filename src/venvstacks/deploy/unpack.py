@@ -1,6 +1,10 @@
 """Unpacking one layer archive (tar.xz, tar.zst, tar.gz or zip) into a staging folder.
 
-Archives are read as a stream, once, and every member passes the checks of
+Archives are read as a stream, once: the sha256 the metadata publishes is
+computed from the same reads that feed the decompressor, and checked when the
+last member is written, so a mismatch fails the unpacking (the caller discards
+the staging folder).  Zip archives are read out of order (the member list is at
+the end), so they are hashed in a pass of their own first.  Every member passes the checks of
 `venvstacks.deploy.members` before anything is written for it.  Members are
 written here rather than by tarfile or zipfile, with the same rules for both
 formats: folders ``0o755``, files ``0o755`` or ``0o644`` (executable or not,
@@ -23,6 +27,7 @@ from __future__ import annotations
 import calendar
 import contextlib
 import gzip
+import hashlib
 import lzma
 import os
 import shutil
@@ -47,6 +52,7 @@ from venvstacks.deploy.members import (
     UnsafeMemberError,
     check_members,
 )
+from venvstacks.deploy.verify import compute_sha256
 from venvstacks.errors import DeployError
 
 _CORRUPT = (
@@ -176,13 +182,50 @@ def _zip_members(archive: zipfile.ZipFile) -> Iterator[ArchiveMember]:
         )
 
 
+class ArchiveDigestError(Exception):
+    """The archive's sha256 is not the expected one; ``digest`` is the one it has."""
+
+    def __init__(self, digest: str) -> None:
+        super().__init__(digest)
+        self.digest = digest
+
+
+class _HashingReader:
+    """Passes reads of *raw* through sha256."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self._sha256 = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self._sha256.update(data)
+        return data
+
+    def finish(self) -> str:
+        """Hash what the decompressor left unread (padding after the tar end); return the hex."""
+        while data := self._raw.read(1 << 20):
+            self._sha256.update(data)
+        return self._sha256.hexdigest()
+
+
 @contextlib.contextmanager
-def open_members(path: Path, archive_format: ArchiveFormat) -> Iterator[Iterator[ArchiveMember]]:
-    """Open the archive at *path* and yield its members as a stream."""
-    with path.open("rb") as raw, contextlib.ExitStack() as stack:
+def open_members(
+    path: Path, archive_format: ArchiveFormat, *, sha256: str | None = None
+) -> Iterator[Iterator[ArchiveMember]]:
+    """Open the archive at *path* and yield its members as a stream.
+
+    With *sha256*, raises `ArchiveDigestError` once the members are read if the
+    archive's sha256 differs (before any member, for zip archives).
+    """
+    with path.open("rb") as file, contextlib.ExitStack() as stack:
         if archive_format == "zip":
-            yield _zip_members(stack.enter_context(zipfile.ZipFile(raw)))
+            if sha256 is not None and (digest := compute_sha256(path)) != sha256:
+                raise ArchiveDigestError(digest)
+            yield _zip_members(stack.enter_context(zipfile.ZipFile(file)))
             return
+        hashing = _HashingReader(file)
+        raw = cast("IO[bytes]", hashing)
         stream: IO[bytes]
         if archive_format == "tar.zst":
             reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
@@ -193,6 +236,8 @@ def open_members(path: Path, archive_format: ArchiveFormat) -> Iterator[Iterator
             gz = gzip.GzipFile(fileobj=raw, mode="rb")
             stream = cast("IO[bytes]", stack.enter_context(gz))
         yield _tar_members(stack.enter_context(tarfile.open(fileobj=stream, mode="r|")))
+        if sha256 is not None and (digest := hashing.finish()) != sha256:
+            raise ArchiveDigestError(digest)
 
 
 def compute_archive_format(archive_name: str) -> ArchiveFormat:
@@ -264,15 +309,22 @@ class _Writer:
                 os.utime(self.dest.joinpath(*parts), (mtime, mtime))
 
 
+def _digest_message(label: str, digest: str, layer: ManifestLayer) -> str:
+    return (
+        f"{label} has sha256 {digest}, the metadata says {layer.archive_sha256}; download it again"
+    )
+
+
 def unpack_layer(
     archive: Path, layer: ManifestLayer, dest: Path, *, stop: threading.Event | None = None
 ) -> Path:
     """Unpack the layer's *archive* into *dest*; return the layer folder ``dest/<install_target>``.
 
-    Raises `DeployError` for unsafe members (see `venvstacks.deploy.members`),
-    archives that unpack to more than `compute_unpack_limit`, unreadable
-    archives and write failures, and `UnpackStoppedError` as soon as *stop* is
-    set; a layer folder it created is removed first.
+    Raises `DeployError` for an archive whose sha256 is not the published one,
+    unsafe members (see `venvstacks.deploy.members`), archives that unpack to
+    more than `compute_unpack_limit`, unreadable archives and write failures, and
+    `UnpackStoppedError` as soon as *stop* is set; a layer folder it created is
+    removed first.
     """
     layer_dir = dest / layer.install_target
     existed = os.path.lexists(layer_dir)
@@ -287,9 +339,10 @@ def unpack_layer(
 
 def _unpack(archive: Path, layer: ManifestLayer, dest: Path, stop: threading.Event | None) -> Path:
     label = f"{layer.install_target}: archive {layer.archive_name}"
+    archive_format = compute_archive_format(layer.archive_name)
     writer = _Writer(dest, compute_unpack_limit(layer))
     try:
-        with open_members(archive, compute_archive_format(layer.archive_name)) as members:
+        with open_members(archive, archive_format, sha256=layer.archive_sha256) as members:
             for parts, member in check_members(members, layer.install_target):
                 if stop is not None and stop.is_set():
                     raise UnpackStoppedError(layer.install_target)
@@ -303,7 +356,13 @@ def _unpack(archive: Path, layer: ManifestLayer, dest: Path, stop: threading.Eve
         raise DeployError(
             f"{label} has an unsafe member {exc.name!r} ({exc.reason}); refusing to unpack it"
         ) from None
+    except ArchiveDigestError as exc:
+        raise DeployError(_digest_message(label, exc.digest, layer)) from None
     except _CORRUPT as exc:
+        # A changed byte usually breaks the compressed data before the end: say so.
+        with contextlib.suppress(OSError):
+            if (digest := compute_sha256(archive)) != layer.archive_sha256:
+                raise DeployError(_digest_message(label, digest, layer)) from None
         raise DeployError(f"{label} can't be unpacked ({exc}); download it again") from None
     except OSError as exc:
         raise DeployError(f"{label} can't be unpacked into {dest} ({exc})") from None

@@ -1,7 +1,8 @@
-"""Checking an archive against its published size and sha256 before it is unpacked.
+"""Checking an archive against its published size before it is unpacked.
 
-The size is checked first: it is free, and it catches the common truncated
-download without reading the whole file.
+The size check is free, and it catches the common truncated download without
+reading the file.  The sha256 is checked by `venvstacks.deploy.unpack` while
+it unpacks, so an archive is read once.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ def compute_sha256(path: Path) -> str:
 
 
 def verify_archive(artifact_dir: Path, layer: ManifestLayer) -> Path:
-    """Return the path of the layer's archive once its size and sha256 match the metadata."""
+    """Return the path of the layer's archive once its size matches the metadata.
+
+    `venvstacks.deploy.unpack.unpack_layer` checks the sha256 as it reads.
+    """
     path = artifact_dir / layer.archive_name
     label = f"{layer.install_target}: archive {layer.archive_name}"
     if not path.is_file():
@@ -31,11 +35,6 @@ def verify_archive(artifact_dir: Path, layer: ManifestLayer) -> Path:
             raise DeployError(
                 f"{label} has {size} bytes, the metadata says {layer.archive_size}; download it again"
             )
-        digest = compute_sha256(path)
     except OSError as exc:
         raise DeployError(f"{label} can't be read ({exc.strerror})") from None
-    if digest != layer.archive_sha256:
-        raise DeployError(
-            f"{label} has sha256 {digest}, the metadata says {layer.archive_sha256}; download it again"
-        )
     return path
