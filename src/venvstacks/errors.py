@@ -97,3 +97,7 @@ class PublishError(VenvStacksError):
 
 class DeployError(VenvStacksError):
     """Published layers could not be deployed (the target folder is left as it was)."""
+
+
+class StoreError(VenvStacksError):
+    """A layer store command failed (the store keeps its previous current release)."""
