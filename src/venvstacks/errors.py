@@ -101,3 +101,7 @@ class DeployError(VenvStacksError):
 
 class StoreError(VenvStacksError):
     """A layer store command failed (the store keeps its previous current release)."""
+
+
+class FolderLockedError(VenvStacksError):
+    """Another run holds the lock of a folder this one must write (see `venvstacks.locks`)."""
