@@ -21,6 +21,7 @@ from venvstacks.cli.output import Output, run_guarded
 from venvstacks.cli.publish_cmd import local_export, publish
 from venvstacks.cli.python_cmd import python_app
 from venvstacks.cli.render import print_status
+from venvstacks.cli.store_cmd import store_app
 from venvstacks.pipeline import show_stack
 
 app = typer.Typer(
@@ -113,6 +114,7 @@ app.command()(publish)
 app.command("local-export")(local_export)
 app.command()(deploy)
 app.add_typer(python_app)
+app.add_typer(store_app)
 
 
 def main() -> None:

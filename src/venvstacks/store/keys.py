@@ -69,7 +69,7 @@ def compute_keyed_layers(layers: Sequence[ManifestLayer]) -> tuple[KeyedLayer, .
 
     Every layer a layer runs on must be among *layers* (`select_layers` ensures it).
     """
-    by_name = {layer.install_target: layer for layer in layers}
+    by_name: dict[str, ManifestLayer] = {layer.install_target: layer for layer in layers}
     keys: dict[str, str] = {}
 
     def key_of(layer: ManifestLayer) -> str:

@@ -63,11 +63,14 @@ def _parallel(work: Callable[[KeyedLayer], T], layers: Sequence[KeyedLayer]) -> 
         raise errors[0]
 
 
-def _unpack(layout: StoreLayout, artifact_dir: Path, keyed: KeyedLayer, stop: threading.Event) -> None:
+def _unpack(
+    layout: StoreLayout, artifact_dir: Path, keyed: KeyedLayer, stop: threading.Event
+) -> None:
     layer = keyed.layer
     archive = verify_archive(artifact_dir, layer)
     layout.staging.mkdir(exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{keyed.folder}.", dir=layout.staging))
+    staging.chmod(0o755)  # mkdtemp makes it private; the layer is run by any user
     layer_dir = unpack_layer(archive, layer, staging, stop=stop)
     check_unpacked(layer, layer_dir)
     for name, folder in keyed.lower:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from venvstacks.errors import StoreError
+from venvstacks.locks import LOCK_FILE_NAMES
 from venvstacks.store.state import STATE_NAME
 
 STORE_ENTRIES = frozenset(
@@ -65,17 +66,12 @@ class StoreLayout:
         return self.root / ".gc.json"
 
     def release_dir(self, release_id: int) -> Path:
-        """The folder of links of release *release_id*."""
+        """Return the folder of links of release *release_id*."""
         return self.releases / str(release_id)
 
     def layer_dir(self, folder: str, install_target: str) -> Path:
-        """The post-installed layer *install_target* in the layer folder *folder*."""
+        """Return the post-installed layer *install_target* in the layer folder *folder*."""
         return self.layers / folder / install_target
-
-
-def is_lock_file(name: str) -> bool:
-    """Whether *name* is a file the folder lock keeps in the store."""
-    return name.startswith(".venvstacks-lock") or name.startswith(".venvstacks.lock")
 
 
 def open_layout(store: Path | str, *, create: bool = False) -> StoreLayout:
@@ -101,9 +97,7 @@ def open_layout(store: Path | str, *, create: bool = False) -> StoreLayout:
     if not (root / STATE_NAME).is_file():
         try:
             foreign = sorted(
-                p.name
-                for p in root.iterdir()
-                if p.name not in STORE_ENTRIES and not is_lock_file(p.name)
+                p.name for p in root.iterdir() if p.name not in STORE_ENTRIES | LOCK_FILE_NAMES
             )
         except OSError as exc:
             raise StoreError(f"{root}: can't read the store folder ({exc.strerror})") from None

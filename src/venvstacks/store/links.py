@@ -34,7 +34,7 @@ def parse_pointer(text: str) -> int | None:
 
 
 def render_current_target(release_id: int) -> str:
-    """The target of the ``current`` symlink: ``releases/<id>``."""
+    """Return the target of the ``current`` symlink: ``releases/<id>``."""
     return f"releases/{release_id}"
 
 
@@ -51,7 +51,7 @@ def make_folder_link(path: Path, target: str) -> None:
 def read_link(path: Path) -> str | None:
     """Return what the link *path* points to (as written), or None if it is no link."""
     try:
-        return os.readlink(path).replace("\\", "/")
+        return str(path.readlink()).replace("\\", "/")
     except OSError:
         return None
 

@@ -13,7 +13,6 @@ The formats are documented in ``docs/store.md`` and ``docs/store.schema.json``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,6 @@ from venvstacks.store.keys import KeyedLayer
 
 STATE_NAME = "store.json"
 LAYER_RECORD_NAME = ".venvstacks-layer.json"
-STORE_FORMAT = 1
 KindName = Literal["runtimes", "frameworks", "applications"]
 
 
@@ -71,7 +69,7 @@ class Release(_Model):
 class StoreState(_Model):
     """The whole record: every release, the current one and the rollback target."""
 
-    store_format: Literal[1] = STORE_FORMAT
+    store_format: Literal[1] = 1
     next_release: PositiveInt = 1
     current: PositiveInt | None = None
     previous: PositiveInt | None = None
@@ -82,7 +80,7 @@ class StoreState(_Model):
         return next((r for r in self.releases if r.id == release_id), None)
 
     def folders(self) -> frozenset[str]:
-        """The layer folders the releases of this record need."""
+        """Return the layer folders the releases of this record need."""
         return frozenset(la.folder for r in self.releases for la in r.layers)
 
 
@@ -128,8 +126,8 @@ def write_state(root: Path, state: StoreState) -> None:
 def load_layer_record(folder: Path) -> LayerRecord | None:
     """Read a layer folder's record; None when it is missing or unreadable (not complete)."""
     try:
-        return LayerRecord.model_validate(
-            json.loads((folder / LAYER_RECORD_NAME).read_text(encoding="utf-8"))
+        return LayerRecord.model_validate_json(
+            (folder / LAYER_RECORD_NAME).read_text(encoding="utf-8")
         )
     except (OSError, ValueError):
         return None
@@ -146,7 +144,7 @@ def compute_release_layers(keyed: Sequence[KeyedLayer]) -> tuple[ReleaseLayer, .
         ReleaseLayer(
             layer_name=k.layer.layer_name,
             install_target=k.layer.install_target,
-            kind=k.layer.kind.value,  # type: ignore[arg-type]
+            kind=k.layer.kind.value,
             key=k.key,
             folder=k.folder,
             archive_sha256=f"sha256:{k.layer.archive_sha256}",
@@ -209,8 +207,7 @@ def compute_pinned(state: StoreState, release_id: int, *, pinned: bool) -> Store
     """Return the record with the release pinned (kept by gc) or unpinned."""
     _require(state, release_id)
     releases = tuple(
-        r.model_copy(update={"pinned": pinned}) if r.id == release_id else r
-        for r in state.releases
+        r.model_copy(update={"pinned": pinned}) if r.id == release_id else r for r in state.releases
     )
     return state.model_copy(update={"releases": releases})
 

@@ -20,7 +20,7 @@ from venvstacks.store.state import Release, StoreState
 
 
 def compute_release_links(release: Release) -> dict[str, str]:
-    """The links of a release folder: build name -> ``../../layers/<folder>/<deployed name>``."""
+    """Return the links of a release folder: build name -> ``../../layers/<folder>/<deployed name>``."""
     return {
         layer.layer_name: f"../../layers/{layer.folder}/{layer.install_target}"
         for layer in release.layers
@@ -73,6 +73,7 @@ def _build_release(layout: StoreLayout, release: Release) -> None:
         return
     discard(layout, final)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=layout.releases))
+    tmp.chmod(0o755)  # mkdtemp makes it private; launchers of any user read it
     for name, target in sorted(links.items()):
         make_folder_link(tmp / name, target)
     tmp.rename(final)
