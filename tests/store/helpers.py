@@ -12,7 +12,7 @@ from tests.deploy.stacks import APP, RUNTIME, SITE, Layers, publish
 
 
 def render_app(version: str) -> str:
-    """An application module printing *version* and exiting with its first argument."""
+    """Return an application module printing *version* and exiting with its first argument."""
     return (
         "import sys, xlib\n"
         f"print('app {version}', xlib.VALUE, *sys.argv[1:])\n"

@@ -116,7 +116,8 @@ def test_gc_keeps_a_runtime_shared_with_kept_releases(tmp_path: Path) -> None:
         "Would remove releases: 1",
         "Would remove layer folders:",
     ]
-    assert lines[3].startswith(f"  {app_1}  ") and lines[3].endswith(" kB  (1)")
+    assert lines[3].startswith(f"  {app_1}  ")
+    assert lines[3].endswith(" kB  (1)")
     assert lines[4:] == [f"{lines[3].split()[1]} kB would free"]
     assert (store / "layers" / app_1).is_dir()  # a dry run changes nothing
 
@@ -144,7 +145,8 @@ def test_runtime_update_gives_new_folders_to_everything_above_it(tmp_path: Path)
     # The framework's and the app's archives did not change, yet they get new folders:
     # their post-installed files point at the new runtime.
     assert added["stored"] == [RUNTIME, FRAMEWORK, APP]
-    assert before < set(folders(store)) and len(folders(store)) == 6
+    assert before < set(folders(store))
+    assert len(folders(store)) == 6
     news = store / "layers" / folder_of(store, 2, RUNTIME) / RUNTIME / "lib/NEWS.txt"
     assert news.is_file()
     # The old release still runs until it is collected.

@@ -18,6 +18,7 @@ ones below it.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -70,13 +71,17 @@ def _unpack(
     archive = verify_archive(artifact_dir, layer)
     layout.staging.mkdir(exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{keyed.folder}.", dir=layout.staging))
-    staging.chmod(0o755)  # mkdtemp makes it private; the layer is run by any user
-    layer_dir = unpack_layer(archive, layer, staging, stop=stop)
-    check_unpacked(layer, layer_dir)
-    for name, folder in keyed.lower:
-        make_folder_link(staging / name, f"../{folder}/{name}")
-    layout.layers.mkdir(exist_ok=True)
-    staging.rename(layout.layers / keyed.folder)
+    try:
+        staging.chmod(0o755)  # mkdtemp makes it private; the layer is run by any user
+        layer_dir = unpack_layer(archive, layer, staging, stop=stop)
+        check_unpacked(layer, layer_dir)
+        for name, folder in keyed.lower:
+            make_folder_link(staging / name, f"../{folder}/{name}")
+        layout.layers.mkdir(exist_ok=True)
+        staging.rename(layout.layers / keyed.folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def _post_install(layout: StoreLayout, keyed: KeyedLayer) -> None:
@@ -120,6 +125,8 @@ def install_layers(
             raise
 
     _parallel(unpack, to_unpack)
+    if layout.staging.is_dir() and not any(layout.staging.iterdir()):
+        layout.staging.rmdir()
     for keyed in sorted(missing, key=lambda k: len(k.lower)):  # lowest first
         _post_install(layout, keyed)
         if not is_complete(layout, keyed):

@@ -78,8 +78,9 @@ def recover(layout: StoreLayout, state: StoreState, *, pointer: bool) -> tuple[s
     """Finish or undo what a killed command left behind; return one note per thing done."""
     notes: list[str] = []
     if layout.staging.exists():
+        if any(layout.staging.iterdir()):
+            notes.append("removed the partial unpack of an interrupted 'store add'")
         remove_tree(layout.staging)
-        notes.append("removed the partial unpack of an interrupted 'store add'")
     if layout.gc_journal.exists():
         count = finish_gc(layout, state)
         notes.append(f"finished an interrupted 'store gc' ({count} more layer folders deleted)")
