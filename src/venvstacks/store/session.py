@@ -23,13 +23,14 @@ from pathlib import Path
 
 from venvstacks.errors import StoreError
 from venvstacks.fs import remove_tree, write_json
-from venvstacks.locks import hold_folder_lock
+from venvstacks.locks import HOLDER_NAME, hold_folder_lock
 from venvstacks.store.layout import StoreLayout, open_layout
 from venvstacks.store.links import USE_POINTER
 from venvstacks.store.state import STATE_NAME, StoreState, load_state
 from venvstacks.store.views import discard, empty_trash, sync_views
 
-_TEMP_PREFIXES = (f".{STATE_NAME}.", ".current.", ".current-")
+# Temporary files of atomic writes (the record, `current`, the lock's holder description).
+_TEMP_PREFIXES = (f".{STATE_NAME}.", ".current.", "..gc.json.", f".{HOLDER_NAME}.")
 
 
 @dataclass(frozen=True)
