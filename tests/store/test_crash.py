@@ -40,7 +40,7 @@ def current_output(store: Path) -> str:
 
 
 def check_consistent(store: Path) -> None:
-    """The record is readable and every release it lists has its folders complete."""
+    """Check that the record is readable and every release it lists has its folders complete."""
     state = load_state(store)
     for rel in state.releases:
         for layer in rel.layers:
@@ -48,7 +48,7 @@ def check_consistent(store: Path) -> None:
 
 
 def check_clean(store: Path) -> None:
-    """No leftover of any interrupted command."""
+    """Check that no leftover of any interrupted command remains."""
     assert {p.name for p in store.iterdir()} == STORE_ENTRIES
     assert not [p for p in (store / "releases").iterdir() if p.name.startswith(".")]
     for folder in (store / "layers").iterdir():
@@ -93,13 +93,10 @@ def test_add_crash_points(tmp_path: Path) -> None:
         inodes.update(before)
         return V2
 
-    runs = crash_test(
-        tmp_path,
-        ["store", "add", str(r2)],
-        lambda s: add_release(s, r1),
-        {V1, V2},
-        converge,
-    )
+    def prepare(store: Path) -> None:
+        add_release(store, r1)
+
+    runs = crash_test(tmp_path, ["store", "add", str(r2)], prepare, {V1, V2}, converge)
     assert len(runs) > 20
     assert len(inodes) > 1  # some kills left the app unpacked, and the add resumed it
 
