@@ -56,7 +56,7 @@ def test_a_framework_change_moves_the_layers_on_it_only() -> None:
 def test_lower_layers_are_the_transitive_closure_in_path_order() -> None:
     keyed = compute_keyed_layers(stack())
     assert [name for name, _ in keyed[3].lower] == ["rt", "framework-g", "framework-f@1"]
-    assert dict(keyed[3].lower)["rt"] == keyed[0].folder
+    assert dict(keyed[3].lower)[DeployedName("rt")] == keyed[0].folder
     assert keyed[0].lower == ()
 
 
