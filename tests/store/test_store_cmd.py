@@ -16,6 +16,7 @@ import pytest
 
 from tests.deploy.stacks import APP, FRAMEWORK, RUNTIME
 from tests.store.helpers import release, run_app, store_json, store_ok, venvstacks
+from venvstacks.store import StoreListing
 
 pytestmark = [
     pytest.mark.slow,
@@ -169,6 +170,7 @@ def test_list_shows_releases_folders_and_commands(tmp_path: Path) -> None:
     store_ok(store, "add", release(tmp_path, "r1"))
     store_ok(store, "add", release(tmp_path, "r2", app="v2"), "--no-switch")
     listing = store_json(store, "list")
+    assert StoreListing.model_validate(listing).current == 1  # the documented format
     assert (listing["current"], listing["rollback_target"]) == (1, None)
     assert [(r["id"], r["current"], r["pinned"]) for r in listing["releases"]] == [
         (1, True, False),
