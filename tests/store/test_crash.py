@@ -11,6 +11,7 @@ and layer folders already unpacked are not unpacked again.
 
 from __future__ import annotations
 
+import random
 import shutil
 import sys
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.crash.harness import CrashRun, each_crash_point
+from tests.crash.harness import CrashRun, each_crash_point, run_sigkilled_after
 from tests.deploy.stacks import APP
 from tests.store.helpers import release, run_app
 from venvstacks.store import add_release, collect_garbage, switch_release
@@ -138,3 +139,19 @@ def test_gc_crash_points(tmp_path: Path) -> None:
         return V3
 
     crash_test(tmp_path, ["store", "gc", "--keep", "0"], prepare, {V3}, converge)
+
+
+def test_add_sigkilled_at_random_times(tmp_path: Path) -> None:
+    """Real SIGKILLs (the whole process group, post-install included) at seeded random times."""
+    r1, r2 = release(tmp_path, "r1"), release(tmp_path, "r2", app="v2")
+    pristine, store = tmp_path / "pristine", tmp_path / "store"
+    add_release(pristine, r1)
+    for delay in random.Random(12).sample([x / 10 for x in range(3, 25)], 3):  # noqa: S311 - test timing
+        shutil.rmtree(store, ignore_errors=True)
+        shutil.copytree(pristine, store, symlinks=True)
+        run = run_sigkilled_after(["store", "add", "--store", str(store), str(r2)], delay, tmp_path)
+        check_consistent(store)
+        assert current_output(store) in ({V1, V2} if run.killed else {V2}), delay
+        assert add_release(store, r2).current
+        assert current_output(store) == V2
+        check_clean(store)
