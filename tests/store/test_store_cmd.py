@@ -264,14 +264,6 @@ def test_a_bad_archive_adds_nothing(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr.startswith(f"error: {APP}: archive {APP}.tar.gz has sha256 ")
     assert json.loads((store / "store.json").read_text())["current"] == 1
-    # What a killed add leaves is removed by the next command, which says so.
-    (store / ".staging/x-app-x@1.abc/app-x@1").mkdir(parents=True)
-    (store / "..store.json.tmp1").write_text("{")
-    listed = venvstacks("store", "list", "--store", store)
-    assert listed.returncode == 0
-    assert listed.stderr == (
-        "warning: recovered: removed the partial unpack of an interrupted 'store add'\n"
-    )
     assert sorted(p.name for p in store.iterdir()) == [
         ".venvstacks.lock",
         "current",
@@ -279,3 +271,13 @@ def test_a_bad_archive_adds_nothing(tmp_path: Path) -> None:
         "releases",
         "store.json",
     ]
+    # What a killed add leaves is removed by the next command, which says so.
+    (store / ".staging/x-app-x@1.abc/app-x@1").mkdir(parents=True)
+    (store / ".store.json.tmp1").write_text("{")  # a torn write of the record
+    listed = venvstacks("store", "list", "--store", store)
+    assert listed.returncode == 0
+    assert listed.stderr == (
+        "warning: recovered: removed the partial unpack of an interrupted 'store add'\n"
+    )
+    assert not (store / ".staging").exists()
+    assert not (store / ".store.json.tmp1").exists()
