@@ -228,6 +228,5 @@ def compute_gc_plan(state: StoreState, keep: int) -> GcPlan:
     kept |= {i for i in (state.current, state.previous) if i is not None}
     releases = tuple(r for r in state.releases if r.id in kept)
     removed = tuple(r.id for r in state.releases if r.id not in kept)
-    previous = state.previous if state.previous in kept else None
-    new = state.model_copy(update={"releases": releases, "previous": previous})
+    new = state.model_copy(update={"releases": releases})
     return GcPlan(tuple(sorted(kept)), removed, new)
