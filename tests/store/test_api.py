@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,17 +23,34 @@ from venvstacks.store import (
     rollback_release,
 )
 
+DOC = Path(__file__).parents[2] / "docs/store.md"
+
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the fake runtime is a bash script")
 
 
-def test_the_documented_embedding_example(tmp_path: Path) -> None:
+def test_the_documented_embedding_example(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The example in docs/store.md, run as written (with a temporary store folder)."""
+    text = DOC.read_text(encoding="utf-8")
+    code = text.split("```python\n")[1].split("```")[0]
     store = tmp_path / "layers"
-    result = add_release(store, release(tmp_path, "r1"))
-    assert (result.release, result.current) == (1, True)
-    launch = find_app(store, "app-x")
-    proc = subprocess.run([*launch.app.command], capture_output=True, text=True, check=True)
-    assert proc.stdout.startswith("app framework-x v1 ")
-    assert collect_garbage(store, keep=2).removed_releases == ()
+    namespace: dict[str, Any] = {}
+    exec(code.replace("/opt/myapp/layers", str(store)), namespace)  # noqa: S102 - our own docs
+    namespace["update"](release(tmp_path, "r1"))
+    namespace["update"](release(tmp_path, "r2", app="v2"))
+    assert namespace["start"]("app-x", "4") == 4
+    namespace["undo"]()
+    assert namespace["start"]("app-x") == 0
+    out = capfd.readouterr().out
+    assert out.startswith(
+        "release 1: stored cpython-3.11, framework-x@2, app-x@1\n"
+        "release 2: stored app-x@1\n"
+        "app v2 framework-x v1 4\n"
+        "app framework-x v1 "
+    )
+    assert [r.id for r in list_store(store).releases] == [1, 2]
+    assert collect_garbage(store, keep=0).removed_releases == ()
 
 
 def test_pointer_layout_for_windows(tmp_path: Path) -> None:
