@@ -76,7 +76,9 @@ def _unpack(
         layer_dir = unpack_layer(archive, layer, staging, stop=stop)
         check_unpacked(layer, layer_dir)
         for name, folder in keyed.lower:
-            make_folder_link(staging / name, f"../{folder}/{name}")
+            make_folder_link(
+                staging / name, f"../{folder}/{name}", final_dir=layout.layers / keyed.folder
+            )
         layout.layers.mkdir(exist_ok=True)
         staging.rename(layout.layers / keyed.folder)
     except BaseException:

@@ -38,12 +38,17 @@ def render_current_target(release_id: int) -> str:
     return f"releases/{release_id}"
 
 
-def make_folder_link(path: Path, target: str) -> None:
-    """Create *path* as a link to the folder *target* (relative to *path*'s folder)."""
+def make_folder_link(path: Path, target: str, *, final_dir: Path | None = None) -> None:
+    """Create *path* as a link to the folder *target*, relative to the link's folder.
+
+    *final_dir* is the folder the link will end up in when it is created in a
+    staging folder first: a junction's absolute target is resolved from there.
+    """
     if sys.platform == "win32":
         import _winapi  # noqa: PLC0415 - Windows only
 
-        _winapi.CreateJunction(os.path.normpath(path.parent / target), str(path))
+        anchor = path.parent if final_dir is None else final_dir
+        _winapi.CreateJunction(os.path.normpath(anchor / target), str(path))
     else:
         path.symlink_to(target, target_is_directory=True)
 

@@ -75,7 +75,7 @@ def _build_release(layout: StoreLayout, release: Release) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=layout.releases))
     tmp.chmod(0o755)  # mkdtemp makes it private; launchers of any user read it
     for name, target in sorted(links.items()):
-        make_folder_link(tmp / name, target)
+        make_folder_link(tmp / name, target, final_dir=final)
     tmp.rename(final)
 
 
