@@ -56,7 +56,8 @@ def make_folder_link(path: Path, target: str, *, final_dir: Path | None = None) 
 def read_link(path: Path) -> str | None:
     """Return what the link *path* points to (as written), or None if it is no link."""
     try:
-        return str(path.readlink()).replace("\\", "/")
+        # Junctions read back absolute, in the extended-length form on Windows.
+        return str(path.readlink()).removeprefix("\\\\?\\").replace("\\", "/")
     except OSError:
         return None
 
