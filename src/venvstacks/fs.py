@@ -17,6 +17,8 @@ def atomic_output(destination: Path) -> Iterator[IO[bytes]]:
     """Open a temporary file beside *destination*; rename it into place on success.
 
     On any exception the temporary file is removed and *destination* is untouched.
+    An `OSError` that names no file, or only the temporary one (a full disk
+    while writing), is raised again naming *destination*.
     """
     destination.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.")
@@ -26,6 +28,11 @@ def atomic_output(destination: Path) -> Iterator[IO[bytes]]:
             yield stream
         tmp.chmod(0o644)
         tmp.replace(destination)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno is None or exc.filename not in (None, tmp_name, str(tmp)):
+            raise
+        raise type(exc)(exc.errno, exc.strerror, str(destination)) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 import filelock
 
@@ -80,6 +81,16 @@ class LockHolder:
         if self.since:
             parts.append(f"since {self.since}")
         return " ".join(parts)
+
+
+class LockWaitReporter(Protocol):
+    """Receives the events of waiting for a folder another run holds (the CLI draws a spinner)."""
+
+    def lock_waiting(self, holder: LockHolder) -> None:
+        """Report that this run waits for *holder* (again whenever the holder changes)."""
+
+    def lock_wait_ended(self, folder: Path) -> None:
+        """Report that the wait for *folder* is over (the lock was taken, or the wait gave up)."""
 
 
 def render_command_line(argv: Sequence[str]) -> str:
@@ -242,4 +253,23 @@ def hold_folder_locks(
                     folder, command=command, timeout=timeout, on_wait=on_wait, on_done=on_done
                 )
             )
+        yield
+
+
+@contextlib.contextmanager
+def hold_folders(
+    folders: Iterable[Path],
+    *,
+    command: str,
+    timeout: float = 0.0,
+    reporter: LockWaitReporter | None = None,
+) -> Iterator[None]:
+    """`hold_folder_locks`, reporting waits to a `LockWaitReporter`."""
+    with hold_folder_locks(
+        folders,
+        command=command,
+        timeout=timeout,
+        on_wait=None if reporter is None else reporter.lock_waiting,
+        on_done=None if reporter is None else reporter.lock_wait_ended,
+    ):
         yield

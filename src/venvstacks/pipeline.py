@@ -6,13 +6,14 @@ an immutable result for the CLI to render.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import platform
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
@@ -28,6 +29,7 @@ from venvstacks.fs import remove_tree
 from venvstacks.lock.locker import LockedLayer, LockInstruction, lock_layers
 from venvstacks.lock.project import IndexOptions
 from venvstacks.lock.status import LayerLockStatus, compute_stack_lock_status
+from venvstacks.locks import LockWaitReporter, hold_folders
 from venvstacks.publish.export import ExportedStack, export_layers
 from venvstacks.publish.publisher import ArchiveProgress, PublishedStack, publish_layers
 from venvstacks.runtimes.install import compute_runtime_python, find_runtime_source
@@ -110,6 +112,26 @@ def resolve_option_path(spec: StackSpec, path: Path) -> Path:
     return Path(os.path.normpath(spec.spec_dir.absolute() / expanded))
 
 
+@contextlib.contextmanager
+def hold_stack_folders(
+    spec_path: Path,
+    folders: Iterable[Path],
+    *,
+    command: str,
+    timeout: float = 0.0,
+    reporter: LockWaitReporter | None = None,
+) -> Iterator[None]:
+    """Hold the locks of the *folders* of the stack at *spec_path* (``--build-dir``-style paths).
+
+    For a command that runs several steps on the same folders (``build
+    --publish``): each step takes the locks again, which nests.
+    """
+    spec = load_stack_spec(spec_path)  # a bad spec path must not create folders
+    paths = [resolve_option_path(spec, folder) for folder in folders]
+    with hold_folders(paths, command=command, timeout=timeout, reporter=reporter):
+        yield
+
+
 @dataclass(frozen=True)
 class LockOptions:
     """The ``venvstacks lock`` options that decide what is locked and how."""
@@ -124,6 +146,7 @@ class LockOptions:
     index: bool = True
     local_wheels: tuple[Path, ...] = ()
     python_mirror: Path | None = None
+    lock_timeout: float = 0.0
 
 
 def compute_lock_instructions(
@@ -198,11 +221,28 @@ class LockResult:
     unmatched_patterns: tuple[str, ...] = ()
 
 
-def lock_stack(spec_path: Path, options: LockOptions) -> LockResult:
-    """Lock the selected layers of the stack at *spec_path*."""
+def lock_stack(
+    spec_path: Path, options: LockOptions, waiting: LockWaitReporter | None = None
+) -> LockResult:
+    """Lock the selected layers of the stack at *spec_path*.
+
+    Holds the build folder (locking installs runtimes there), waiting for it
+    up to ``options.lock_timeout`` seconds.
+    """
     spec = load_stack_spec(spec_path)
     instructions, selection = compute_lock_instructions(spec, options)
     build_dir = resolve_option_path(spec, options.build_dir)
+    with hold_folders([build_dir], command="lock", timeout=options.lock_timeout, reporter=waiting):
+        return _lock_stack(spec, options, instructions, selection, build_dir)
+
+
+def _lock_stack(
+    spec: StackSpec,
+    options: LockOptions,
+    instructions: dict[BuildName, LockInstruction],
+    selection: LayerSelection,
+    build_dir: Path,
+) -> LockResult:
     source = find_runtime_source(options.python_mirror, os.environ)
     interpreters: dict[BuildName, Path] = {}
     installing = threading.Lock()  # layers of one wave lock in parallel
@@ -252,6 +292,7 @@ class BuildOptions:
     index: bool = True
     local_wheels: tuple[Path, ...] = ()
     python_mirror: Path | None = None
+    lock_timeout: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -304,6 +345,7 @@ def _lock_options(options: BuildOptions) -> LockOptions:
         index=options.index,
         local_wheels=options.local_wheels,
         python_mirror=options.python_mirror,
+        lock_timeout=options.lock_timeout,
     )
 
 
@@ -320,18 +362,35 @@ def plan_build(spec_path: Path, options: BuildOptions) -> StackStatus:
 
 
 def build_stack(
-    spec_path: Path, options: BuildOptions, reporter: BuildReporter | None = None
+    spec_path: Path,
+    options: BuildOptions,
+    reporter: BuildReporter | None = None,
+    waiting: LockWaitReporter | None = None,
 ) -> BuildResult:
     """Lock (only when asked to), then build the selected layers of the stack at *spec_path*.
 
     ``--clean`` rebuilds the included layers from scratch, their dependencies too
     with ``--build-dependencies``, and derived layers when they are built.
+    Holds the build folder throughout, waiting for it up to
+    ``options.lock_timeout`` seconds.
     """
     spec = load_stack_spec(spec_path)
+    build_dir = resolve_option_path(spec, options.build_dir)
+    with hold_folders([build_dir], command="build", timeout=options.lock_timeout, reporter=waiting):
+        return _build_stack(spec_path, spec, options, reporter, waiting)
+
+
+def _build_stack(
+    spec_path: Path,
+    spec: StackSpec,
+    options: BuildOptions,
+    reporter: BuildReporter | None,
+    waiting: LockWaitReporter | None,
+) -> BuildResult:
     selection, operations = compute_build_operations(spec, options)
     locked: tuple[LockedLayer, ...] = ()
     if options.lock_if_needed or options.reset_lock:
-        locked = lock_stack(spec_path, _lock_options(options)).locked
+        locked = lock_stack(spec_path, _lock_options(options), waiting).locked
     built: tuple[BuiltLayer, ...] = ()
     if options.build:
         clean = set(selection.included | selection.derived) if options.clean else set()
@@ -363,6 +422,7 @@ class PublishOptions:
     tag_outputs: bool = False
     force: bool = False
     dry_run: bool = False
+    lock_timeout: float = 0.0
 
 
 def compute_default_format(platform: str = sys.platform) -> ArchiveFormat:
@@ -385,10 +445,9 @@ def compute_publish_selection(spec: StackSpec, options: PublishOptions) -> list[
 
 
 def _load_publishable(
-    spec_path: Path, options: PublishOptions
+    spec: StackSpec, options: PublishOptions
 ) -> tuple[StackSpec, dict[BuildName, LayerLockStatus], list[BuildName]]:
-    """Load a stack and select the layers to publish or export; all must be validly locked."""
-    spec = load_stack_spec(spec_path)
+    """Select the layers of a stack to publish or export; all must be validly locked."""
     statuses = compute_stack_lock_status(spec)
     selected = compute_publish_selection(spec, options)
     invalid = [name for name in selected if not statuses[name].validity.is_valid]
@@ -400,11 +459,44 @@ def _load_publishable(
     return spec, statuses, selected
 
 
+@contextlib.contextmanager
+def _hold_publish_folders(
+    spec: StackSpec, options: PublishOptions, command: str, waiting: LockWaitReporter | None
+) -> Iterator[None]:
+    """Hold the output folder, and the build folder read from (a dry run holds nothing)."""
+    if options.dry_run:
+        yield
+        return
+    folders = [
+        resolve_option_path(spec, options.build_dir),
+        resolve_option_path(spec, options.output_dir),
+    ]
+    with hold_folders(folders, command=command, timeout=options.lock_timeout, reporter=waiting):
+        yield
+
+
 def publish_stack(
-    spec_path: Path, options: PublishOptions, progress: ArchiveProgress | None = None
+    spec_path: Path,
+    options: PublishOptions,
+    progress: ArchiveProgress | None = None,
+    waiting: LockWaitReporter | None = None,
 ) -> PublishedStack:
-    """Archive the selected built layers of the stack at *spec_path* (or plan it: ``dry_run``)."""
-    spec, statuses, selected = _load_publishable(spec_path, options)
+    """Archive the selected built layers of the stack at *spec_path* (or plan it: ``dry_run``).
+
+    Holds the build and output folders (see `_hold_publish_folders`).
+    """
+    spec = load_stack_spec(spec_path)
+    with _hold_publish_folders(spec, options, "publish", waiting):
+        return _publish(*_load_publishable(spec, options), options, progress)
+
+
+def _publish(
+    spec: StackSpec,
+    statuses: dict[BuildName, LayerLockStatus],
+    selected: list[BuildName],
+    options: PublishOptions,
+    progress: ArchiveProgress | None,
+) -> PublishedStack:
     return publish_layers(
         spec,
         statuses,
@@ -424,9 +516,24 @@ def publish_stack(
     )
 
 
-def export_stack(spec_path: Path, options: PublishOptions) -> ExportedStack:
-    """Copy the selected built layers of the stack at *spec_path* into a local folder."""
-    spec, statuses, selected = _load_publishable(spec_path, options)
+def export_stack(
+    spec_path: Path, options: PublishOptions, waiting: LockWaitReporter | None = None
+) -> ExportedStack:
+    """Copy the selected built layers of the stack at *spec_path* into a local folder.
+
+    Holds the build and export folders (a dry run holds nothing).
+    """
+    spec = load_stack_spec(spec_path)
+    with _hold_publish_folders(spec, options, "local-export", waiting):
+        return _export(*_load_publishable(spec, options), options)
+
+
+def _export(
+    spec: StackSpec,
+    statuses: dict[BuildName, LayerLockStatus],
+    selected: list[BuildName],
+    options: PublishOptions,
+) -> ExportedStack:
     return export_layers(
         spec,
         statuses,

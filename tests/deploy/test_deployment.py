@@ -62,6 +62,7 @@ def test_deploy_and_run(tmp_path: Path, archive_format: ArchiveFormat) -> None:
     assert _run_app(result) == f"app framework-x v1 {target / APP}\n"
     assert sorted(p.name for p in target.iterdir()) == [
         ".venvstacks-deploy.json",
+        ".venvstacks.lock",  # the target's lock stays; its holder description goes
         APP,
         RUNTIME,
         FRAMEWORK,
@@ -96,6 +97,7 @@ def test_include_deploys_a_layer_with_what_it_runs_on(tmp_path: Path) -> None:
     assert result.apps == ()
     assert sorted(p.name for p in target.iterdir()) == [
         ".venvstacks-deploy.json",
+        ".venvstacks.lock",
         RUNTIME,
         FRAMEWORK,
     ]

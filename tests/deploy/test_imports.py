@@ -20,4 +20,6 @@ def test_deploy_imports_no_publish_build_or_lock_modules() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = proc.stdout.split()
     assert "venvstacks.deploy.deployment" in loaded
-    assert [m for m in loaded if m.startswith(FORBIDDEN)] == []
+    assert [
+        m for m in loaded if m in FORBIDDEN or m.startswith(tuple(f + "." for f in FORBIDDEN))
+    ] == []

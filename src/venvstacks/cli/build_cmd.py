@@ -18,13 +18,14 @@ from venvstacks.cli.options import (
     Json,
     LocalWheels,
     LockDependencies,
+    LockTimeout,
     PythonMirror,
     ResetLock,
     Show,
     ShowOnly,
     SpecPath,
 )
-from venvstacks.cli.output import Output, run_guarded
+from venvstacks.cli.output import LockWaitSpinner, Output, run_guarded
 from venvstacks.cli.publish_cmd import (
     ArchiveBars,
     Format,
@@ -36,7 +37,14 @@ from venvstacks.cli.publish_cmd import (
     report_publication,
 )
 from venvstacks.cli.render import print_status
-from venvstacks.pipeline import BuildOptions, PublishOptions, build_stack, plan_build, publish_stack
+from venvstacks.pipeline import (
+    BuildOptions,
+    PublishOptions,
+    build_stack,
+    hold_stack_folders,
+    plan_build,
+    publish_stack,
+)
 
 
 def build(
@@ -104,6 +112,7 @@ def build(
     show: Show = False,
     show_only: ShowOnly = False,
     json_output: Json = False,
+    lock_timeout: LockTimeout = 0.0,
 ) -> None:
     """Build the layers of a stack for this machine from their locks (and publish them).
 
@@ -130,6 +139,7 @@ def build(
         index=index,
         local_wheels=tuple(local_wheels or ()),
         python_mirror=python_mirror,
+        lock_timeout=lock_timeout,
     )
 
     show_only = show_only or (json_output and not show)
@@ -141,6 +151,19 @@ def build(
             print_status(plan, json_output=json_output, with_dependencies=False)
             if show_only:
                 return
+        # With --publish, the output folder is held from the start: a build that
+        # would only fail to publish later must not begin.
+        folders = [build_dir, output_dir] if publish else [build_dir]
+        with hold_stack_folders(
+            spec_path,
+            folders,
+            command="build",
+            timeout=lock_timeout,
+            reporter=LockWaitSpinner(output),
+        ):
+            build_and_publish()
+
+    def build_and_publish() -> None:
         reporter = None if json_output else _ProgressReporter(output)
         try:
             result = build_stack(spec_path, options, reporter)

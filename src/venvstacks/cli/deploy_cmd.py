@@ -13,7 +13,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from venvstacks.cli.output import Output, run_guarded
+from venvstacks.cli.options import LockTimeout
+from venvstacks.cli.output import LockWaitSpinner, Output, run_guarded
 from venvstacks.deploy import DeployResult, deploy_layers
 
 ArtifactDir = Annotated[
@@ -107,6 +108,7 @@ def deploy(
     include: DeployInclude = None,
     platform: Platform = None,
     json_output: DeployJson = False,
+    lock_timeout: LockTimeout = 0.0,
 ) -> None:
     """Deploy published layers into a folder and print how to launch each application.
 
@@ -122,12 +124,26 @@ def deploy(
     def action() -> None:
         console = Console(stderr=True)
         if console.is_terminal and output.verbosity >= 0 and not json_output:
-            with console.status(f"Deploying into {target}..."):  # a spinner while it works
+            with console.status(
+                f"Deploying into {target}..."
+            ) as status:  # a spinner while it works
                 result = deploy_layers(
-                    artifact_dir, target, include=include or (), platform=platform
+                    artifact_dir,
+                    target,
+                    include=include or (),
+                    platform=platform,
+                    lock_timeout=lock_timeout,
+                    waiting=LockWaitSpinner(output, status),
                 )
         else:
-            result = deploy_layers(artifact_dir, target, include=include or (), platform=platform)
+            result = deploy_layers(
+                artifact_dir,
+                target,
+                include=include or (),
+                platform=platform,
+                lock_timeout=lock_timeout,
+                waiting=LockWaitSpinner(output),
+            )
         if json_output:
             typer.echo(render_deploy_json(result), nl=False)
         elif output.verbosity >= 0:

@@ -15,13 +15,14 @@ from venvstacks.cli.options import (
     Json,
     LocalWheels,
     LockDependencies,
+    LockTimeout,
     PythonMirror,
     ResetLock,
     Show,
     ShowOnly,
     SpecPath,
 )
-from venvstacks.cli.output import Output, run_guarded
+from venvstacks.cli.output import LockWaitSpinner, Output, run_guarded
 from venvstacks.cli.render import print_status, render_lock_result
 from venvstacks.pipeline import LockOptions, lock_stack, plan_lock
 
@@ -53,6 +54,7 @@ def lock(
     index: Index = True,
     local_wheels: LocalWheels = None,
     python_mirror: PythonMirror = None,
+    lock_timeout: LockTimeout = 0.0,
 ) -> None:
     """Lock the layers of a stack for all of their target platforms.
 
@@ -75,6 +77,7 @@ def lock(
         index=index,
         local_wheels=tuple(local_wheels or ()),
         python_mirror=python_mirror,
+        lock_timeout=lock_timeout,
     )
     show_only = show_only or (json_output and not show)
 
@@ -86,7 +89,7 @@ def lock(
             print_status(plan, json_output=json_output, with_dependencies=False)
             if show_only:
                 return
-        result = lock_stack(spec_path, options)
+        result = lock_stack(spec_path, options, LockWaitSpinner(output))
         if not (show and not json_output):  # else already warned when the plan was shown
             output.warn_loaded(result.spec.warnings, result.unmatched_patterns)
         if json_output:  # the plan again, now showing the new locks

@@ -9,6 +9,8 @@ import typer
 
 from venvstacks.runtimes.mirror import MIRROR_ENV_VAR
 
+LOCK_TIMEOUT_ENV_VAR = "VENVSTACKS_LOCK_TIMEOUT"
+
 SpecPath = Annotated[
     Path,
     typer.Argument(
@@ -99,5 +101,17 @@ ShowOnly = Annotated[
     typer.Option(
         "--show-only/--no-show-only",
         help="Print the selected layers and operations, then stop.",
+    ),
+]
+LockTimeout = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout",
+        metavar="SECONDS",
+        min=0,
+        envvar=LOCK_TIMEOUT_ENV_VAR,
+        show_envvar=True,
+        help="When another venvstacks run is writing a folder this one writes, wait up to "
+        "this long for it to finish (0: fail at once, naming the other run).",
     ),
 ]

@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from venvstacks.archives import ARCHIVE_FORMATS, ArchiveFormat
-from venvstacks.cli.options import AllowMissing, BuildDir, Json, SpecPath
-from venvstacks.cli.output import Output, run_guarded
+from venvstacks.cli.options import AllowMissing, BuildDir, Json, LockTimeout, SpecPath
+from venvstacks.cli.output import LockWaitSpinner, Output, run_guarded
 from venvstacks.pipeline import PublishOptions, export_stack, publish_stack
 from venvstacks.publish.publisher import PublishedStack
 
@@ -148,6 +148,7 @@ def publish(
     publish_dependencies: PublishDependencies = False,
     publish_derived: PublishDerived = False,
     json_output: Json = False,
+    lock_timeout: LockTimeout = 0.0,
 ) -> None:
     """Publish built layers as reproducible archives with their metadata.
 
@@ -168,11 +169,14 @@ def publish(
         tag_outputs=tag_outputs,
         force=force,
         dry_run=dry_run,
+        lock_timeout=lock_timeout,
     )
     run_guarded(
         output,
         lambda: report_publication(
-            output, publish_stack(spec_path, options), json_output=json_output
+            output,
+            publish_stack(spec_path, options, waiting=LockWaitSpinner(output)),
+            json_output=json_output,
         ),
     )
 
@@ -194,6 +198,7 @@ def local_export(
     publish_dependencies: PublishDependencies = False,
     publish_derived: PublishDerived = False,
     json_output: Json = False,
+    lock_timeout: LockTimeout = 0.0,
 ) -> None:
     """Copy built layers into a local folder, ready to run.
 
@@ -211,10 +216,11 @@ def local_export(
         output_dir=output_dir,
         force=force,
         dry_run=dry_run,
+        lock_timeout=lock_timeout,
     )
 
     def action() -> None:
-        exported = export_stack(spec_path, options)
+        exported = export_stack(spec_path, options, LockWaitSpinner(output))
         if json_output:
             typer.echo(json.dumps(exported.manifest, indent=2, sort_keys=True))
         elif exported.dry_run and output.verbosity >= 0:

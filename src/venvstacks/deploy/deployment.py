@@ -34,6 +34,7 @@ from venvstacks.deploy.swap import discard_previous, restore, staging_folder, sw
 from venvstacks.deploy.unpack import UnpackStoppedError, unpack_layer
 from venvstacks.deploy.verify import verify_archive
 from venvstacks.errors import DeployError
+from venvstacks.locks import LOCK_FILE_NAMES, LockWaitReporter, hold_folders
 from venvstacks.spec.naming import DeployedName, LayerKind
 
 T = TypeVar("T")
@@ -137,6 +138,8 @@ def deploy_layers(
     *,
     include: Sequence[str] = (),
     platform: str | None = None,
+    lock_timeout: float = 0.0,
+    waiting: LockWaitReporter | None = None,
 ) -> DeployResult:
     """Deploy the layers published in *artifact_dir* into the folder *target*.
 
@@ -146,7 +149,42 @@ def deploy_layers(
     untagged one is used, else the one for this machine.  Layers already
     deployed from the same archive are left alone.  Raises `DeployError`, with
     the target as it was, when anything goes wrong.
+
+    The target is locked while the deployment runs: when another deployment
+    holds it, this one waits up to *lock_timeout* seconds (reporting to
+    *waiting*), then raises `FolderLockedError`.
     """
+    # Absolute but not resolved: post-install records the paths as the user gave them.
+    folder = Path(os.path.abspath(target))  # noqa: PTH100
+    if folder.exists() and not folder.is_dir():
+        raise DeployError(f"{folder}: not a folder; pass a folder to deploy the layers into")
+    created = not folder.exists()
+    with hold_folders([folder], command="deploy", timeout=lock_timeout, reporter=waiting):
+        try:
+            return _deploy_locked(artifact_dir, folder, include=include, platform=platform)
+        except BaseException:
+            if created:
+                _remove_created_target(folder)
+            raise
+
+
+def _remove_created_target(folder: Path) -> None:
+    """Remove a target this failed deployment created, lock files and all, if nothing else is in it."""
+    with contextlib.suppress(OSError):
+        leftovers = {p.name for p in folder.iterdir()}
+        if leftovers <= LOCK_FILE_NAMES:
+            for name in sorted(leftovers):
+                (folder / name).unlink()
+            folder.rmdir()
+
+
+def _deploy_locked(
+    artifact_dir: Path | str,
+    target: Path | str,
+    *,
+    include: Sequence[str] = (),
+    platform: str | None = None,
+) -> DeployResult:
     # Absolute but not resolved: post-install records the paths as the user gave them.
     target = Path(os.path.abspath(target))  # noqa: PTH100
     manifest = load_manifest(Path(os.path.abspath(artifact_dir)), platform)  # noqa: PTH100
