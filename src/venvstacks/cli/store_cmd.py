@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from rich.console import Console
 
 from venvstacks.cli.deploy_cmd import ArtifactDir, DeployInclude, Platform
-from venvstacks.cli.output import Output, run_guarded
+from venvstacks.cli.options import LockTimeout
+from venvstacks.cli.output import LockWaitSpinner, Output, run_guarded
 from venvstacks.cli.store_render import (
     render_add_text,
     render_gc_text,
@@ -54,21 +55,12 @@ StoreJson = Annotated[
     bool,
     typer.Option("--json/--no-json", help="Print the result as JSON (see docs/store.md)."),
 ]
-LockTimeout = Annotated[
-    float,
-    typer.Option(
-        "--lock-timeout",
-        metavar="SECONDS",
-        min=0,
-        help="Wait this long for another store command to finish (default: fail at once).",
-    ),
-]
 ReleaseId = Annotated[int, typer.Argument(metavar="ID", min=1, help="The release id.")]
 
 
 def _report(
     ctx: typer.Context,
-    work: Callable[[], R],
+    work: Callable[[LockWaitSpinner], R],
     render: Callable[[R], str],
     *,
     json_output: bool,
@@ -79,10 +71,10 @@ def _report(
     def action() -> None:
         console = Console(stderr=True)
         if spinner and console.is_terminal and output.verbosity >= 0 and not json_output:
-            with console.status(spinner):
-                result = work()
+            with console.status(spinner) as status:
+                result = work(LockWaitSpinner(output, status))
         else:
-            result = work()
+            result = work(LockWaitSpinner(output))
         for note in getattr(result, "recovered", ()):
             output.warn(f"recovered: {note}")
         if json_output:
@@ -117,13 +109,14 @@ def add(
     """
     _report(
         ctx,
-        lambda: add_release(
+        lambda waiting: add_release(
             store,
             artifact_dir,
             include=include or (),
             platform=platform,
             switch=not no_switch,
             lock_timeout=lock_timeout,
+            waiting=waiting,
         ),
         render_add_text,
         json_output=json_output,
@@ -142,7 +135,7 @@ def list_(
     """List the releases, the layer folders with their sizes, and the current apps' commands."""
     _report(
         ctx,
-        lambda: list_store(store, lock_timeout=lock_timeout),
+        lambda waiting: list_store(store, lock_timeout=lock_timeout, waiting=waiting),
         render_list_text,
         json_output=json_output,
     )
@@ -160,7 +153,7 @@ def switch(
     """Make release ID current (instant: nothing is unpacked or post-installed)."""
     _report(
         ctx,
-        lambda: switch_release(store, release, lock_timeout=lock_timeout),
+        lambda waiting: switch_release(store, release, lock_timeout=lock_timeout, waiting=waiting),
         render_switch_text,
         json_output=json_output,
     )
@@ -177,7 +170,7 @@ def rollback(
     """Switch back to the release that was current before this one."""
     _report(
         ctx,
-        lambda: rollback_release(store, lock_timeout=lock_timeout),
+        lambda waiting: rollback_release(store, lock_timeout=lock_timeout, waiting=waiting),
         render_switch_text,
         json_output=json_output,
     )
@@ -195,7 +188,7 @@ def pin(
     """Pin release ID: gc keeps it until it is unpinned."""
     _report(
         ctx,
-        lambda: pin_release(store, release, lock_timeout=lock_timeout),
+        lambda waiting: pin_release(store, release, lock_timeout=lock_timeout, waiting=waiting),
         lambda _result: f"Release {release} is pinned\n",
         json_output=json_output,
     )
@@ -213,7 +206,9 @@ def unpin(
     """Unpin release ID: gc may remove it again."""
     _report(
         ctx,
-        lambda: pin_release(store, release, pinned=False, lock_timeout=lock_timeout),
+        lambda waiting: pin_release(
+            store, release, pinned=False, lock_timeout=lock_timeout, waiting=waiting
+        ),
         lambda _result: f"Release {release} is not pinned\n",
         json_output=json_output,
     )
@@ -242,7 +237,9 @@ def gc(
     """
     _report(
         ctx,
-        lambda: collect_garbage(store, keep=keep, dry_run=dry_run, lock_timeout=lock_timeout),
+        lambda waiting: collect_garbage(
+            store, keep=keep, dry_run=dry_run, lock_timeout=lock_timeout, waiting=waiting
+        ),
         render_gc_text,
         json_output=json_output,
     )

@@ -17,6 +17,7 @@ from venvstacks._injected.postinstall import LayerConfigError, load_layer_config
 from venvstacks.deploy.manifest import load_manifest
 from venvstacks.deploy.selection import select_layers
 from venvstacks.errors import StoreError
+from venvstacks.locks import LockWaitReporter
 from venvstacks.store.keys import compute_keyed_layers
 from venvstacks.store.layers import compute_tree_size, install_layers
 from venvstacks.store.layout import StoreLayout, open_layout
@@ -95,6 +96,7 @@ def add_release(
     switch: bool = True,
     lock_timeout: float = 0.0,
     pointer: bool = USE_POINTER,
+    waiting: LockWaitReporter | None = None,
 ) -> AddResult:
     """Add the layers published in *artifact_dir* to the store *store* as a release.
 
@@ -108,7 +110,12 @@ def add_release(
     manifest = load_manifest(Path(os.path.abspath(artifact_dir)), platform)  # noqa: PTH100
     keyed = compute_keyed_layers(select_layers(manifest, include))
     with store_session(
-        store, command="add", lock_timeout=lock_timeout, create=True, pointer=pointer
+        store,
+        command="add",
+        lock_timeout=lock_timeout,
+        create=True,
+        pointer=pointer,
+        waiting=waiting,
     ) as session:
         layout, state = session.layout, session.state
         layers = compute_release_layers(keyed)
@@ -164,11 +171,15 @@ def _folders(layout: StoreLayout, state: StoreState) -> tuple[LayerFolderInfo, .
 
 
 def list_store(
-    store: Path | str, *, lock_timeout: float = 0.0, pointer: bool = USE_POINTER
+    store: Path | str,
+    *,
+    lock_timeout: float = 0.0,
+    pointer: bool = USE_POINTER,
+    waiting: LockWaitReporter | None = None,
 ) -> StoreListing:
     """List the store's releases and layer folders, and how to launch the current apps."""
     with store_session(
-        store, command="list", lock_timeout=lock_timeout, pointer=pointer
+        store, command="list", lock_timeout=lock_timeout, pointer=pointer, waiting=waiting
     ) as session:
         layout, state = session.layout, session.state
         current = state.find(state.current) if state.current is not None else None
@@ -210,10 +221,17 @@ def _switch_result(session: Session, state: StoreState) -> SwitchResult:
 
 
 def switch_release(
-    store: Path | str, release_id: int, *, lock_timeout: float = 0.0, pointer: bool = USE_POINTER
+    store: Path | str,
+    release_id: int,
+    *,
+    lock_timeout: float = 0.0,
+    pointer: bool = USE_POINTER,
+    waiting: LockWaitReporter | None = None,
 ) -> SwitchResult:
     """Make *release_id* the current release (instant: nothing is unpacked)."""
-    with store_session(store, command="switch", lock_timeout=lock_timeout, pointer=pointer) as s:
+    with store_session(
+        store, command="switch", lock_timeout=lock_timeout, pointer=pointer, waiting=waiting
+    ) as s:
         state = compute_switched(s.state, release_id)
         if state != s.state:
             _commit(s, state)
@@ -221,10 +239,16 @@ def switch_release(
 
 
 def rollback_release(
-    store: Path | str, *, lock_timeout: float = 0.0, pointer: bool = USE_POINTER
+    store: Path | str,
+    *,
+    lock_timeout: float = 0.0,
+    pointer: bool = USE_POINTER,
+    waiting: LockWaitReporter | None = None,
 ) -> SwitchResult:
     """Switch back to the release that was current before the current one."""
-    with store_session(store, command="rollback", lock_timeout=lock_timeout, pointer=pointer) as s:
+    with store_session(
+        store, command="rollback", lock_timeout=lock_timeout, pointer=pointer, waiting=waiting
+    ) as s:
         state = compute_rolled_back(s.state)
         _commit(s, state)
         return _switch_result(s, state)
@@ -237,10 +261,13 @@ def pin_release(
     pinned: bool = True,
     lock_timeout: float = 0.0,
     pointer: bool = USE_POINTER,
+    waiting: LockWaitReporter | None = None,
 ) -> PinResult:
     """Pin *release_id* (gc keeps it) or, with ``pinned=False``, unpin it."""
     command = "pin" if pinned else "unpin"
-    with store_session(store, command=command, lock_timeout=lock_timeout, pointer=pointer) as s:
+    with store_session(
+        store, command=command, lock_timeout=lock_timeout, pointer=pointer, waiting=waiting
+    ) as s:
         state = compute_pinned(s.state, release_id, pinned=pinned)
         if state != s.state:
             _commit(s, state)
@@ -256,6 +283,7 @@ def collect_garbage(
     dry_run: bool = False,
     lock_timeout: float = 0.0,
     pointer: bool = USE_POINTER,
+    waiting: LockWaitReporter | None = None,
 ) -> GcResult:
     """Remove old releases and every layer folder no kept release needs.
 
@@ -266,7 +294,9 @@ def collect_garbage(
     """
     if keep < 0:
         raise StoreError(f"--keep {keep}: pass a number of releases to keep, 0 or more")
-    with store_session(store, command="gc", lock_timeout=lock_timeout, pointer=pointer) as s:
+    with store_session(
+        store, command="gc", lock_timeout=lock_timeout, pointer=pointer, waiting=waiting
+    ) as s:
         layout = s.layout
         plan = compute_gc_plan(s.state, keep)
         needed = plan.state.folders()

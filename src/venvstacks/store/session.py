@@ -23,7 +23,7 @@ from pathlib import Path
 
 from venvstacks.errors import StoreError
 from venvstacks.fs import remove_tree, write_json
-from venvstacks.locks import HOLDER_NAME, hold_folder_lock
+from venvstacks.locks import HOLDER_NAME, LockWaitReporter, hold_folders
 from venvstacks.store.layout import StoreLayout, open_layout
 from venvstacks.store.links import USE_POINTER
 from venvstacks.store.state import STATE_NAME, StoreState, load_state
@@ -102,11 +102,18 @@ def store_session(
     lock_timeout: float = 0.0,
     create: bool = False,
     pointer: bool = USE_POINTER,
+    waiting: LockWaitReporter | None = None,
 ) -> Iterator[Session]:
-    """Open the store *store* for *command*: locked and recovered for the block's duration."""
+    """Open the store *store* for *command*: locked and recovered for the block's duration.
+
+    While another run holds the store, wait up to *lock_timeout* seconds (telling
+    *waiting*), then raise `FolderLockedError`.
+    """
     layout = open_layout(store, create=create)
     try:
-        with hold_folder_lock(layout.root, command=f"store {command}", timeout=lock_timeout):
+        with hold_folders(
+            [layout.root], command=f"store {command}", timeout=lock_timeout, reporter=waiting
+        ):
             state = load_state(layout.root)
             notes = recover(layout, state, pointer=pointer)
             yield Session(layout, state, pointer, notes)
