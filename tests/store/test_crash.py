@@ -22,7 +22,7 @@ import pytest
 from tests.crash.harness import CrashRun, each_crash_point, run_sigkilled_after
 from tests.deploy.stacks import APP
 from tests.store.helpers import release, run_app
-from venvstacks.store import add_release, collect_garbage, switch_release
+from venvstacks.store import add_release, collect_garbage, find_app, switch_release
 from venvstacks.store.state import load_layer_record, load_state
 
 pytestmark = [
@@ -133,9 +133,8 @@ def test_gc_crash_points(tmp_path: Path) -> None:
         assert result.kept_releases == (2, 3)
         assert [r.id for r in load_state(store).releases] == [2, 3]
         assert len(list((store / "layers").iterdir())) == 6
-        rollback = switch_release(store, 2)  # the rollback target still runs
-        assert run_app(rollback.applications[0].command[0]).stdout.startswith(V2)
-        switch_release(store, 3)
+        rollback = find_app(store, "app-x", release=2)  # the rollback target still runs
+        assert run_app(rollback.app.command[0]).stdout.startswith(V2)
         return V3
 
     crash_test(tmp_path, ["store", "gc", "--keep", "0"], prepare, {V3}, converge)
