@@ -31,9 +31,7 @@ def test_leftovers_are_finished_or_removed(tmp_path: Path) -> None:
         json.dumps({"folders": [orphan.name, state.releases[1].layers[2].folder]})
     )
     (store / "current").unlink()
-    (store / "current").symlink_to(
-        "releases/2"
-    )  # disagrees with the record
+    (store / "current").symlink_to("releases/2")  # disagrees with the record
 
     listing = list_store(store)
     assert listing.recovered == (
