@@ -34,6 +34,7 @@ from venvstacks.publish.export import ExportedStack, export_layers
 from venvstacks.publish.publisher import ArchiveProgress, PublishedStack, publish_layers
 from venvstacks.runtimes.install import compute_runtime_python, find_runtime_source
 from venvstacks.runtimes.requests import parse_runtime_request
+from venvstacks.signing import SecretKey
 from venvstacks.spec.graph import Layer
 from venvstacks.spec.load import StackSpec, load_stack_spec
 from venvstacks.spec.naming import BuildName, DeployedName, LayerKind, compute_deployed_name
@@ -423,6 +424,7 @@ class PublishOptions:
     force: bool = False
     dry_run: bool = False
     lock_timeout: float = 0.0
+    sign_key: SecretKey | None = None
 
 
 def compute_default_format(platform: str = sys.platform) -> ArchiveFormat:
@@ -513,6 +515,7 @@ def _publish(
             "python": platform.python_version(),
         },
         progress=progress,
+        sign_key=options.sign_key,
     )
 
 

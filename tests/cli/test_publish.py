@@ -119,6 +119,8 @@ def unpack(archive: Path, target: Path) -> None:
 def assert_claims_hold(output: Path) -> None:
     """Every metadata file names an archive that is there, with its size and hash."""
     for path in (output / "__venvstacks__").rglob("*.json"):
+        if path.parent.name == "sbom":
+            continue
         data = load_json(path)
         for metadata in manifest_layers(data) if "layers" in data else [data]:
             archive = output / metadata["archive_name"]
@@ -202,6 +204,7 @@ def test_metadata_fields(project: Path, published: Path) -> None:
         "archive_size": archive.stat().st_size,
         "bound_to_implementation": False,
         "build_tools": app["build_tools"],
+        "file_manifest_hashes": {"sha256": file_manifest_sha256(archive)},
         "install_target": "app-app",
         "layer_inputs_hash": app["layer_inputs_hash"],
         "layer_name": "app-app",
@@ -211,6 +214,8 @@ def test_metadata_fields(project: Path, published: Path) -> None:
         "required_layers": ["framework-upper@1", "framework-base"],
         "requirements_hash": lock_meta["requirements_hash"],
         "runtime_layer": "cpython-3.11",
+        "sbom_hashes": {"sha256": sha256(published / "__venvstacks__/sbom/app-app.cdx.json")},
+        "sbom_name": "__venvstacks__/sbom/app-app.cdx.json",
         "target_platform": PLATFORM,
     }
     assert sorted(app["build_tools"]) == ["python", "uv", "venvstacks"]
@@ -221,7 +226,20 @@ def test_metadata_fields(project: Path, published: Path) -> None:
     assert "required_layers" not in runtime
     manifest = load_json(published / "__venvstacks__/venvstacks.json")
     assert [m["layer_name"] for m in manifest_layers(manifest)] == list(INSTALL_TARGETS)
-    assert manifest_layers(manifest) == [layer_metadata(published, n) for n in INSTALL_TARGETS]
+    entries = manifest_layers(manifest)
+    assert [{k: v for k, v in e.items() if k != "layer_metadata_hashes"} for e in entries] == [
+        layer_metadata(published, n) for n in INSTALL_TARGETS
+    ]
+
+
+def file_manifest_sha256(archive: Path) -> str:
+    with archive.open("rb") as stream, open_tar(archive, stream) as tar:
+        for member in tar:
+            if member.name.endswith("share/venv/metadata/venvstacks_files.json"):
+                extracted = tar.extractfile(member)
+                assert extracted is not None
+                return hashlib.sha256(extracted.read()).hexdigest()
+    raise AssertionError(f"{archive}: no file manifest")
 
 
 def test_unchanged_layers_are_not_archived_again(tmp_path: Path, python_mirror: Path) -> None:
@@ -290,6 +308,9 @@ def test_tagged_output_names(project: Path) -> None:
         f"__venvstacks__/env_metadata/app-app-{PLATFORM}.json",
         f"__venvstacks__/env_metadata/framework-base-{PLATFORM}.json",
         f"__venvstacks__/env_metadata/framework-upper-{PLATFORM}.json",
+        f"__venvstacks__/sbom/app-app-{PLATFORM}.cdx.json",
+        f"__venvstacks__/sbom/framework-base-{PLATFORM}.cdx.json",
+        f"__venvstacks__/sbom/framework-upper-{PLATFORM}.cdx.json",
         f"__venvstacks__/venvstacks-{PLATFORM}.json",
         f"app-app-{PLATFORM}-1.tar.zst",  # the previous build's archive stays
         f"app-app-{PLATFORM}-2.tar.zst",
@@ -299,7 +320,9 @@ def test_tagged_output_names(project: Path) -> None:
     app = load_json(out / f"__venvstacks__/env_metadata/app-app-{PLATFORM}.json")
     assert (app["archive_name"], app["archive_build"]) == (f"app-app-{PLATFORM}-2.tar.zst", 2)
     manifest = load_json(out / f"__venvstacks__/venvstacks-{PLATFORM}.json")
-    assert manifest == {"layers": {"applications": [app], "frameworks": [], "runtimes": []}}
+    app_path = out / f"__venvstacks__/env_metadata/app-app-{PLATFORM}.json"
+    entry = {**app, "layer_metadata_hashes": {"sha256": sha256(app_path)}}
+    assert manifest == {"layers": {"applications": [entry], "frameworks": [], "runtimes": []}}
     assert_claims_hold(out)
 
 

@@ -15,6 +15,7 @@ import typer
 from venvstacks import __version__
 from venvstacks.cli.build_cmd import build
 from venvstacks.cli.deploy_cmd import deploy
+from venvstacks.cli.keygen_cmd import keygen
 from venvstacks.cli.lock_cmd import lock
 from venvstacks.cli.options import AllowMissing, BuildDir, Include, Json, SpecPath
 from venvstacks.cli.output import Output, run_guarded
@@ -22,6 +23,7 @@ from venvstacks.cli.publish_cmd import local_export, publish
 from venvstacks.cli.python_cmd import python_app
 from venvstacks.cli.render import print_status
 from venvstacks.cli.store_cmd import store_app
+from venvstacks.cli.verify_cmd import verify
 from venvstacks.pipeline import show_stack
 
 app = typer.Typer(
@@ -113,6 +115,8 @@ app.command()(build)
 app.command()(publish)
 app.command("local-export")(local_export)
 app.command()(deploy)
+app.command()(keygen)
+app.command()(verify)
 app.add_typer(python_app)
 app.add_typer(store_app)
 

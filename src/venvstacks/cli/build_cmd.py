@@ -32,7 +32,9 @@ from venvstacks.cli.publish_cmd import (
     OutputDir,
     PublishDependencies,
     PublishDerived,
+    SignKey,
     TagOutputs,
+    load_sign_key,
     parse_format,
     report_publication,
 )
@@ -45,6 +47,7 @@ from venvstacks.pipeline import (
     plan_build,
     publish_stack,
 )
+from venvstacks.signing import SecretKey
 
 
 def build(
@@ -109,6 +112,7 @@ def build(
     tag_outputs: TagOutputs = False,
     publish_dependencies: PublishDependencies = False,
     publish_derived: PublishDerived = False,
+    sign_key: SignKey = None,
     show: Show = False,
     show_only: ShowOnly = False,
     json_output: Json = False,
@@ -145,6 +149,7 @@ def build(
     show_only = show_only or (json_output and not show)
 
     def action() -> None:
+        key = load_sign_key(sign_key) if publish else None
         # With --json, one document: the plan (--show-only), or the status after building.
         if show_only or (show and not json_output):
             plan = plan_build(spec_path, options)
@@ -161,9 +166,9 @@ def build(
             timeout=lock_timeout,
             reporter=LockWaitSpinner(output),
         ):
-            build_and_publish()
+            build_and_publish(key)
 
-    def build_and_publish() -> None:
+    def build_and_publish(key: SecretKey | None) -> None:
         reporter = None if json_output else _ProgressReporter(output)
         try:
             result = build_stack(spec_path, options, reporter)
@@ -185,6 +190,7 @@ def build(
                         archive_format=parse_format(archive_format),
                         tag_outputs=tag_outputs,
                         force=clean,  # a clean build is archived again
+                        sign_key=key,
                     ),
                     bars,
                 )

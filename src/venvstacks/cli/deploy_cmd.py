@@ -6,7 +6,7 @@ import json
 import os
 import shlex
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +15,7 @@ from rich.console import Console
 
 from venvstacks.cli.options import LockTimeout
 from venvstacks.cli.output import LockWaitSpinner, Output, run_guarded
-from venvstacks.deploy import DeployResult, deploy_layers
+from venvstacks.deploy import DeployResult, PublicKey, deploy_layers, load_public_key
 
 ArtifactDir = Annotated[
     Path,
@@ -53,10 +53,32 @@ Platform = Annotated[
         show_default=False,
     ),
 ]
+TRUSTED_KEYS_ENV_VAR = "VENVSTACKS_TRUSTED_KEYS"
+TrustedKeys = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--trusted-key",
+        metavar="FILE",
+        help="Deploy only a publication whose manifest is signed by this public key "
+        f"(a .pub file; repeatable). Default: the files listed in {TRUSTED_KEYS_ENV_VAR} "
+        "(separated like PATH); with none, signatures are not checked.",
+        show_default=False,
+    ),
+]
 DeployJson = Annotated[
     bool,
     typer.Option("--json/--no-json", help="Print the result as JSON (launch commands as lists)."),
 ]
+
+
+def load_trusted_keys(
+    paths: Sequence[Path], environ: Mapping[str, str] = os.environ
+) -> list[PublicKey]:
+    """Read the ``--trusted-key`` files, or those in ``VENVSTACKS_TRUSTED_KEYS``."""
+    if not paths:
+        listed = environ.get(TRUSTED_KEYS_ENV_VAR, "")
+        paths = [Path(item) for item in listed.split(os.pathsep) if item.strip()]
+    return [load_public_key(path) for path in paths]
 
 
 def render_command(command: Sequence[str]) -> str:
@@ -107,6 +129,7 @@ def deploy(
     target: Target,
     include: DeployInclude = None,
     platform: Platform = None,
+    trusted_key: TrustedKeys = None,
     json_output: DeployJson = False,
     lock_timeout: LockTimeout = 0.0,
 ) -> None:
@@ -117,11 +140,13 @@ def deploy(
     then the layers are moved into place and finished with their own
     postinstall.py, runtimes first.  If anything fails, the previous layer
     folders are put back, so the target is as it was.  Layers already deployed
-    from the same archive are left alone.
+    from the same archive are left alone.  With trusted keys, an unsigned or
+    badly signed publication is refused before anything is unpacked.
     """
     output: Output = ctx.obj
 
     def action() -> None:
+        keys = load_trusted_keys(trusted_key or ())
         console = Console(stderr=True)
         if console.is_terminal and output.verbosity >= 0 and not json_output:
             with console.status(
@@ -132,6 +157,7 @@ def deploy(
                     target,
                     include=include or (),
                     platform=platform,
+                    trusted_keys=keys,
                     lock_timeout=lock_timeout,
                     waiting=LockWaitSpinner(output, status),
                 )
@@ -141,6 +167,7 @@ def deploy(
                 target,
                 include=include or (),
                 platform=platform,
+                trusted_keys=keys,
                 lock_timeout=lock_timeout,
                 waiting=LockWaitSpinner(output),
             )

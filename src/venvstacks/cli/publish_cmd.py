@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,7 @@ from venvstacks.cli.options import AllowMissing, BuildDir, Json, LockTimeout, Sp
 from venvstacks.cli.output import LockWaitSpinner, Output, run_guarded
 from venvstacks.pipeline import PublishOptions, export_stack, publish_stack
 from venvstacks.publish.publisher import PublishedStack
+from venvstacks.signing import SecretKey, load_secret_key
 
 Include = Annotated[
     list[str] | None,
@@ -64,6 +66,24 @@ PublishDerived = Annotated[
         help="With --include, also publish the layers that run on the included ones.",
     ),
 ]
+SIGN_KEY_ENV_VAR = "VENVSTACKS_SIGN_KEY"
+SignKey = Annotated[
+    Path | None,
+    typer.Option(
+        "--sign-key",
+        metavar="FILE",
+        envvar=SIGN_KEY_ENV_VAR,
+        show_envvar=True,
+        help="Sign each manifest written with this secret key ('venvstacks keygen' makes one; "
+        "minisign keys without a password work too): writes <manifest>.minisig beside it.",
+        show_default=False,
+    ),
+]
+
+
+def load_sign_key(path: Path | None) -> SecretKey | None:
+    """Read the ``--sign-key`` file (before any work, so a bad key fails at once)."""
+    return load_secret_key(path) if path is not None else None
 
 
 def parse_format(value: str | None) -> ArchiveFormat | None:
@@ -149,6 +169,7 @@ def publish(
     publish_derived: PublishDerived = False,
     json_output: Json = False,
     lock_timeout: LockTimeout = 0.0,
+    sign_key: SignKey = None,
 ) -> None:
     """Publish built layers as reproducible archives with their metadata.
 
@@ -171,14 +192,16 @@ def publish(
         dry_run=dry_run,
         lock_timeout=lock_timeout,
     )
-    run_guarded(
-        output,
-        lambda: report_publication(
+
+    def action() -> None:
+        signed = replace(options, sign_key=load_sign_key(sign_key))
+        report_publication(
             output,
-            publish_stack(spec_path, options, waiting=LockWaitSpinner(output)),
+            publish_stack(spec_path, signed, waiting=LockWaitSpinner(output)),
             json_output=json_output,
-        ),
-    )
+        )
+
+    run_guarded(output, action)
 
 
 def local_export(

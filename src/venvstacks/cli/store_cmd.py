@@ -10,7 +10,13 @@ import typer
 from pydantic import BaseModel
 from rich.console import Console
 
-from venvstacks.cli.deploy_cmd import ArtifactDir, DeployInclude, Platform
+from venvstacks.cli.deploy_cmd import (
+    ArtifactDir,
+    DeployInclude,
+    Platform,
+    TrustedKeys,
+    load_trusted_keys,
+)
 from venvstacks.cli.options import LockTimeout
 from venvstacks.cli.output import LockWaitSpinner, Output, run_guarded
 from venvstacks.cli.store_render import (
@@ -93,6 +99,7 @@ def add(
     store: Store,
     include: DeployInclude = None,
     platform: Platform = None,
+    trusted_key: TrustedKeys = None,
     no_switch: Annotated[
         bool, typer.Option("--no-switch", help="Record the release without making it current.")
     ] = False,
@@ -114,6 +121,7 @@ def add(
             artifact_dir,
             include=include or (),
             platform=platform,
+            trusted_keys=load_trusted_keys(trusted_key or ()),
             switch=not no_switch,
             lock_timeout=lock_timeout,
             waiting=waiting,

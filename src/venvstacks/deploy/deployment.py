@@ -35,6 +35,7 @@ from venvstacks.deploy.unpack import UnpackStoppedError, unpack_layer
 from venvstacks.deploy.verify import verify_archive
 from venvstacks.errors import DeployError
 from venvstacks.locks import LOCK_FILE_NAMES, LockWaitReporter, hold_folders
+from venvstacks.signing import PublicKey
 from venvstacks.spec.naming import DeployedName, LayerKind
 
 T = TypeVar("T")
@@ -140,6 +141,7 @@ def deploy_layers(
     platform: str | None = None,
     lock_timeout: float = 0.0,
     waiting: LockWaitReporter | None = None,
+    trusted_keys: Sequence[PublicKey] = (),
 ) -> DeployResult:
     """Deploy the layers published in *artifact_dir* into the folder *target*.
 
@@ -147,8 +149,10 @@ def deploy_layers(
     when empty); the layers chosen layers run on always come too.  *platform*
     picks a tagged manifest (``venvstacks-<platform>.json``); by default the
     untagged one is used, else the one for this machine.  Layers already
-    deployed from the same archive are left alone.  Raises `DeployError`, with
-    the target as it was, when anything goes wrong.
+    deployed from the same archive are left alone.  With *trusted_keys*, the
+    manifest must be signed by one of them (checked before anything is read
+    from the archives).  Raises `DeployError`, with the target as it was, when
+    anything goes wrong.
 
     The target is locked while the deployment runs: when another deployment
     holds it, this one waits up to *lock_timeout* seconds (reporting to
@@ -161,7 +165,9 @@ def deploy_layers(
     created = not folder.exists()
     with hold_folders([folder], command="deploy", timeout=lock_timeout, reporter=waiting):
         try:
-            return _deploy_locked(artifact_dir, folder, include=include, platform=platform)
+            return _deploy_locked(
+                artifact_dir, folder, include=include, platform=platform, trusted_keys=trusted_keys
+            )
         except BaseException:
             if created:
                 _remove_created_target(folder)
@@ -184,10 +190,15 @@ def _deploy_locked(
     *,
     include: Sequence[str] = (),
     platform: str | None = None,
+    trusted_keys: Sequence[PublicKey] = (),
 ) -> DeployResult:
     # Absolute but not resolved: post-install records the paths as the user gave them.
     target = Path(os.path.abspath(target))  # noqa: PTH100
-    manifest = load_manifest(Path(os.path.abspath(artifact_dir)), platform)  # noqa: PTH100
+    manifest = load_manifest(
+        Path(os.path.abspath(artifact_dir)),  # noqa: PTH100
+        platform,
+        trusted_keys,
+    )
     layers = select_layers(manifest, include)
     if target.exists() and not target.is_dir():
         raise DeployError(f"{target}: not a folder; pass a folder to deploy the layers into")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import platform as platform_module
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -21,7 +22,9 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, NonNegativeInt, ValidationError
 
 from venvstacks.archives import ARCHIVE_FORMATS
+from venvstacks.deploy.trust import check_manifest_signature
 from venvstacks.errors import DeployError
+from venvstacks.signing import PublicKey
 from venvstacks.spec.naming import DeployedName, LayerKind
 
 MANIFEST_DIR = "__venvstacks__"
@@ -222,15 +225,24 @@ def parse_manifest(path: Path, text: str) -> Manifest:
     return Manifest(path, path.parent.parent, tuple(layers))
 
 
-def load_manifest(artifact_dir: Path, platform: str | None = None) -> Manifest:
-    """Find, read and validate the manifest of *artifact_dir* (see `find_manifest_path`)."""
+def load_manifest(
+    artifact_dir: Path, platform: str | None = None, trusted_keys: Sequence[PublicKey] = ()
+) -> Manifest:
+    """Find, read and validate the manifest of *artifact_dir* (see `find_manifest_path`).
+
+    With *trusted_keys*, the manifest must carry a valid signature by one of them
+    (see `venvstacks.deploy.trust`), checked on the same bytes that are parsed.
+    """
     if not artifact_dir.is_dir():
         raise DeployError(
             f"{artifact_dir}: no such folder; pass the folder 'venvstacks publish' wrote the layers to"
         )
     path = find_manifest_path(artifact_dir, platform, compute_host_platform())
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DeployError(f"{path}: can't read the manifest ({exc})") from None
+    if trusted_keys:
+        check_manifest_signature(path, data, trusted_keys)
     return parse_manifest(path, text)

@@ -39,14 +39,21 @@ from venvstacks.lock.status import (
 )
 from venvstacks.lock.versioning import compute_lock_metadata
 from venvstacks.lock.views import (
+    PlatformPackage,
     render_package_summary,
     render_platform_view,
     render_requirements_in,
+    select_platform_packages,
 )
 from venvstacks.spec.graph import Layer
 from venvstacks.spec.load import StackSpec
 from venvstacks.spec.naming import BuildName
-from venvstacks.spec.platforms import ALL_PLATFORMS, parse_linux_target, parse_macosx_target
+from venvstacks.spec.platforms import (
+    ALL_PLATFORMS,
+    TargetPlatform,
+    parse_linux_target,
+    parse_macosx_target,
+)
 from venvstacks.tools._subprocess import Runner, run
 
 
@@ -120,15 +127,11 @@ def write_lock_views(status: LayerLockStatus) -> None:
     _write_if_changed(paths.summary, render_package_summary(layer.build_name, lock))
     target = _lock_target(layer)
     for platform in layer.platforms:
-        environments = [
-            compute_marker_environment(platform, version, target.implementation)
-            for version in compute_candidate_versions(target.python_version)
-        ]
         view = render_platform_view(
             layer.build_name,
             platform,
             lock,
-            environments,
+            _marker_environments(target, platform),
             linux_version=target.linux_version,
             macosx_version=target.macosx_version,
         )
@@ -136,6 +139,27 @@ def write_lock_views(status: LayerLockStatus) -> None:
     for platform in ALL_PLATFORMS:  # views of platforms no longer targeted would be stale
         if platform not in layer.platforms:
             paths.platform_view(platform).unlink(missing_ok=True)
+
+
+def _marker_environments(target: LockTarget, platform: TargetPlatform) -> list[dict[str, str]]:
+    return [
+        compute_marker_environment(platform, version, target.implementation)
+        for version in compute_candidate_versions(target.python_version)
+    ]
+
+
+def compute_platform_packages(
+    layer: Layer, lock: Mapping[str, Any], platform: TargetPlatform
+) -> list[PlatformPackage]:
+    """Return the layer's own locked packages that install on *platform* (its platform view)."""
+    target = _lock_target(layer)
+    return select_platform_packages(
+        platform,
+        lock,
+        _marker_environments(target, platform),
+        linux_version=target.linux_version,
+        macosx_version=target.macosx_version,
+    )
 
 
 def _lock_target(layer: Layer) -> LockTarget:

@@ -7,6 +7,7 @@ None of these are lock inputs: deleting them does not invalidate a lock, and
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from packaging.markers import Marker
@@ -51,20 +52,33 @@ def render_package_summary(build_name: str, lock: Mapping[str, Any]) -> str:
     return text
 
 
-def render_platform_view(
-    build_name: str,
+@dataclass(frozen=True)
+class PlatformPackage:
+    """One of a layer's own locked packages that installs on a platform.
+
+    ``wheels`` are the locked wheel entries that install there; ``hashes`` their
+    ``<algorithm>:<digest>`` values, sorted.
+    """
+
+    name: str
+    version: str
+    wheels: tuple[Mapping[str, Any], ...]
+    hashes: tuple[str, ...]
+
+
+def select_platform_packages(
     platform: TargetPlatform,
     lock: Mapping[str, Any],
     environments: Sequence[Mapping[str, str]],
     *,
     linux_version: tuple[int, int],
     macosx_version: tuple[int, int],
-) -> str:
-    """Render ``requirements-<group>-<platform>.txt`` for ``pip install --no-deps --require-hashes -r``.
+) -> list[PlatformPackage]:
+    """Return the layer's own packages that apply on *platform*, in lock order.
 
-    Lists the layer's own packages that apply on *platform* (described by the
-    marker *environments*: a package is listed if its marker holds in any), pinned, with the hashes of every locked wheel that
-    installs there (the layer's glibc and macOS targets decide).
+    A package applies if its marker holds in any of the marker *environments*;
+    packages shared with lower layers are left out.  The wheels kept are those
+    that install on *platform* (the layer's glibc and macOS targets decide).
     """
 
     def installs_here(wheel: Mapping[str, Any]) -> bool:
@@ -77,26 +91,46 @@ def render_platform_view(
             )
         )
 
-    lines = [
-        f"# {build_name} on {platform.value}: the layer's own packages, pinned with their wheel hashes.\n",
-        "# Derived from the layer's pylock.toml by venvstacks (not a lock input); do not edit.\n",
-        "# Install with: pip install --no-deps --require-hashes -r <this file>\n",
-    ]
+    selected = []
     for package in lock.get("packages", []):
         pin = parse_locked_pin(package)
         if pin.shared or (
             pin.marker and not any(Marker(pin.marker).evaluate(dict(e)) for e in environments)
         ):
             continue
+        wheels = tuple(w for w in package.get("wheels", []) if installs_here(w))
         hashes = sorted(
-            {
-                f"{algorithm}:{digest}"
-                for wheel in package.get("wheels", [])
-                if installs_here(wheel)
-                for algorithm, digest in wheel.get("hashes", {}).items()
-            }
+            {f"{alg}:{digest}" for w in wheels for alg, digest in w.get("hashes", {}).items()}
         )
-        lines.append(
-            f"{pin.name}=={pin.version}" + "".join(f" \\\n    --hash={h}" for h in hashes) + "\n"
-        )
+        selected.append(PlatformPackage(pin.name, pin.version, wheels, tuple(hashes)))
+    return selected
+
+
+def render_platform_view(
+    build_name: str,
+    platform: TargetPlatform,
+    lock: Mapping[str, Any],
+    environments: Sequence[Mapping[str, str]],
+    *,
+    linux_version: tuple[int, int],
+    macosx_version: tuple[int, int],
+) -> str:
+    """Render ``requirements-<group>-<platform>.txt`` for ``pip install --no-deps --require-hashes -r``.
+
+    Lists the layer's own packages that apply on *platform* (see
+    `select_platform_packages`), pinned, with the hashes of every locked wheel
+    that installs there.
+    """
+    lines = [
+        f"# {build_name} on {platform.value}: the layer's own packages, pinned with their wheel hashes.\n",
+        "# Derived from the layer's pylock.toml by venvstacks (not a lock input); do not edit.\n",
+        "# Install with: pip install --no-deps --require-hashes -r <this file>\n",
+    ]
+    packages = select_platform_packages(
+        platform, lock, environments, linux_version=linux_version, macosx_version=macosx_version
+    )
+    lines += [
+        f"{p.name}=={p.version}" + "".join(f" \\\n    --hash={h}" for h in p.hashes) + "\n"
+        for p in packages
+    ]
     return "".join(lines)

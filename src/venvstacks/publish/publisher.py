@@ -23,10 +23,15 @@ from venvstacks.archives import ArchiveFormat, write_archive
 from venvstacks.builder.stack import compute_host_platform
 from venvstacks.builder.stamp import compute_stamp_path, load_stamp
 from venvstacks.errors import PublishError
-from venvstacks.fs import render_json, write_json
+from venvstacks.fs import render_json, write_json, write_text
 from venvstacks.hashing import hash_strings
 from venvstacks.lock.status import LayerLockStatus
-from venvstacks.publish.content import compute_layer_entries
+from venvstacks.publish.content import (
+    compute_content_fields,
+    compute_layer_entries,
+    load_layer_config,
+)
+from venvstacks.publish.manifest import add_metadata_hash, write_manifest
 from venvstacks.publish.metadata import (
     ARCHIVE_INPUT_FIELDS,
     compute_archive_name,
@@ -36,8 +41,11 @@ from venvstacks.publish.metadata import (
     compute_manifest_path,
     compute_tag,
 )
+from venvstacks.publish.sbom import compute_layer_sbom, compute_sbom_path
+from venvstacks.signing import SecretKey
 from venvstacks.spec.load import StackSpec
 from venvstacks.spec.naming import BuildName, LayerKind
+from venvstacks.spec.platforms import TargetPlatform
 
 
 @dataclass(frozen=True)
@@ -124,8 +132,12 @@ def publish_layers(
     tools: Mapping[str, str],
     environ: Mapping[str, str] = os.environ,
     progress: ArchiveProgress | None = None,
+    sign_key: SecretKey | None = None,
 ) -> PublishedStack:
-    """Archive the *selected* built layers into *output_dir* (see the module docstring)."""
+    """Archive the *selected* built layers into *output_dir* (see the module docstring).
+
+    With *sign_key*, the manifest gets a detached minisign signature beside it.
+    """
     host = compute_host_platform()
     tag = compute_tag(host.value, tag_outputs)
     windows = host.value.startswith("win")
@@ -176,19 +188,21 @@ def publish_layers(
             build_dir,
             output_dir,
             manifest_path,
-            _ArchiveSettings(archive_format, tag, dict(tools), environ, progress),
+            _ArchiveSettings(host, archive_format, tag, dict(tools), environ, progress),
         )
     layers = [
         PublishedLayer(status.layer.build_name, status.layer.kind, metadata, rebuilt)
         for status, metadata, rebuilt in planned
     ]
-    manifest = compute_manifest([p.metadata for p in layers], [p.kind for p in layers])
+    manifest = compute_manifest(
+        [add_metadata_hash(p.metadata) for p in layers], [p.kind for p in layers]
+    )
     if not dry_run:
         for published in layers:
             if not published.rebuilt:  # rebuilt layers' metadata was written with the archive
                 path = compute_layer_metadata_path(output_dir, published.build_name, tag)
                 write_json(path, published.metadata)
-        write_json(manifest_path, manifest)  # last: it lists only complete layers
+        write_manifest(manifest_path, manifest, sign_key)  # last: it lists only complete layers
     return PublishedStack(output_dir, manifest_path, manifest, tuple(layers), dry_run)
 
 
@@ -204,6 +218,7 @@ class ArchiveProgress(Protocol):
 
 @dataclass(frozen=True)
 class _ArchiveSettings:
+    platform: TargetPlatform
     archive_format: ArchiveFormat
     tag: str
     tools: Mapping[str, str]
@@ -233,9 +248,13 @@ def _write_archives(
         staged = archive.with_name(f".{archive.name}.staged")
         if settings.progress is not None:
             settings.progress.archive_started(archive.name)
+        sbom = compute_layer_sbom(
+            status, settings.platform, load_layer_config(layer_dir)["py_version"]
+        )
+        entries = compute_layer_entries(layer_dir, sbom)
         try:
             write_archive(
-                compute_layer_entries(layer_dir),
+                entries,
                 staged,
                 root_name=metadata["install_target"],
                 archive_format=settings.archive_format,
@@ -249,8 +268,11 @@ def _write_archives(
             raise
         metadata["build_tools"] = dict(settings.tools)
         path = compute_layer_metadata_path(output_dir, status.layer.build_name, settings.tag)
+        sbom_path = compute_sbom_path(output_dir, status.layer.build_name, settings.tag)
+        metadata.update(compute_content_fields(entries, sbom, sbom_path.relative_to(output_dir)))
         path.unlink(missing_ok=True)
         staged.replace(archive)
+        write_text(sbom_path, sbom)
         write_json(path, metadata)
         if settings.progress is not None:
             settings.progress.archive_finished(archive.name)

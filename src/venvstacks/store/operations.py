@@ -18,6 +18,7 @@ from venvstacks.deploy.manifest import load_manifest
 from venvstacks.deploy.selection import select_layers
 from venvstacks.errors import StoreError
 from venvstacks.locks import LockWaitReporter
+from venvstacks.signing import PublicKey
 from venvstacks.store.keys import compute_keyed_layers
 from venvstacks.store.layers import compute_tree_size, install_layers
 from venvstacks.store.layout import StoreLayout, open_layout
@@ -93,6 +94,7 @@ def add_release(
     *,
     include: Sequence[str] = (),
     platform: str | None = None,
+    trusted_keys: Sequence[PublicKey] = (),
     switch: bool = True,
     lock_timeout: float = 0.0,
     pointer: bool = USE_POINTER,
@@ -104,10 +106,14 @@ def add_release(
     and post-installed; the release is recorded once all of them are complete,
     and made current unless *switch* is false.  Adding a release the store
     already holds (the same layers) adds nothing and returns that release.
-    *include* and *platform* choose layers and manifest as for
-    `venvstacks.deploy.deploy_layers`.
+    *include*, *platform* and *trusted_keys* (the manifest must be signed by
+    one of them) work as for `venvstacks.deploy.deploy_layers`.
     """
-    manifest = load_manifest(Path(os.path.abspath(artifact_dir)), platform)  # noqa: PTH100
+    manifest = load_manifest(
+        Path(os.path.abspath(artifact_dir)),  # noqa: PTH100
+        platform,
+        trusted_keys,
+    )
     keyed = compute_keyed_layers(select_layers(manifest, include))
     with store_session(
         store,
