@@ -9,6 +9,7 @@ release folder is built beside its final name and renamed into place, and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -56,14 +57,17 @@ def discard(layout: StoreLayout, path: Path) -> None:
     aside = Path(tempfile.mkdtemp(prefix=f"{path.name}.", dir=layout.trash))
     path.rename(aside / path.name)
     shutil.rmtree(aside)
+    with contextlib.suppress(OSError):  # another folder may still be on its way out
+        layout.trash.rmdir()
 
 
 def empty_trash(layout: StoreLayout) -> bool:
     """Delete what a killed command left in ``.trash/``; return whether there was anything."""
     if not layout.trash.exists():
         return False
+    had_entries = any(layout.trash.iterdir())
     shutil.rmtree(layout.trash)
-    return True
+    return had_entries
 
 
 def _build_release(layout: StoreLayout, release: Release) -> None:
