@@ -116,5 +116,9 @@ class DeployError(VenvStacksError):
     """Published layers could not be deployed (the target folder is left as it was)."""
 
 
+class StoreError(VenvStacksError):
+    """A layer store command failed (the store keeps its previous current release)."""
+
+
 class FolderLockedError(VenvStacksError):
     """Another run holds the lock of a folder this one must write (see `venvstacks.locks`)."""

@@ -89,3 +89,21 @@ def run(
         message = failure or f"{Path(argv[0]).name} failed with exit code {proc.returncode}"
         raise ToolError(message, command=argv, output=completed.output)
     return completed
+
+
+def launch(args: Sequence[str | Path]) -> int:
+    """Start *args* attached to this process's terminal and return its exit status.
+
+    On POSIX the program replaces this process (``execv``): signals reach it
+    directly and its exit status is the caller's, so this returns only if it
+    cannot be started (raising `ToolError`).  On Windows it runs as a child and
+    its exit code is returned.
+    """
+    argv = tuple(os.fspath(arg) for arg in args)
+    logger.debug("$ %s", shlex.join(argv))
+    try:
+        if os.name != "nt":
+            os.execv(argv[0], argv)  # noqa: S606 - the layer's own interpreter, no shell
+        return subprocess.run(argv, check=False).returncode
+    except OSError as exc:
+        raise ToolError(f"could not run {argv[0]}: {exc.strerror}", command=argv) from exc
