@@ -17,7 +17,7 @@ from venvstacks.cli.deploy_cmd import (
     TrustedKeys,
     load_trusted_keys,
 )
-from venvstacks.cli.options import LockTimeout
+from venvstacks.cli.options import Command, LockTimeout
 from venvstacks.cli.output import LockWaitSpinner, Output, run_guarded
 from venvstacks.cli.store_render import (
     render_add_text,
@@ -91,7 +91,7 @@ def _report(
     run_guarded(output, action)
 
 
-@store_app.command()
+@store_app.command(cls=Command)
 def add(
     ctx: typer.Context,
     artifact_dir: ArtifactDir,
@@ -132,7 +132,7 @@ def add(
     )
 
 
-@store_app.command("list")
+@store_app.command("list", cls=Command)
 def list_(
     ctx: typer.Context,
     *,
@@ -149,7 +149,7 @@ def list_(
     )
 
 
-@store_app.command()
+@store_app.command(cls=Command)
 def switch(
     ctx: typer.Context,
     release: ReleaseId,
@@ -167,7 +167,7 @@ def switch(
     )
 
 
-@store_app.command()
+@store_app.command(cls=Command)
 def rollback(
     ctx: typer.Context,
     *,
@@ -184,7 +184,7 @@ def rollback(
     )
 
 
-@store_app.command()
+@store_app.command(cls=Command)
 def pin(
     ctx: typer.Context,
     release: ReleaseId,
@@ -202,7 +202,7 @@ def pin(
     )
 
 
-@store_app.command()
+@store_app.command(cls=Command)
 def unpin(
     ctx: typer.Context,
     release: ReleaseId,
@@ -222,7 +222,7 @@ def unpin(
     )
 
 
-@store_app.command()
+@store_app.command(cls=Command)
 def gc(
     ctx: typer.Context,
     *,
@@ -254,6 +254,7 @@ def gc(
 
 
 @store_app.command(
+    cls=Command,
     context_settings={
         "allow_extra_args": True,
         "ignore_unknown_options": True,
