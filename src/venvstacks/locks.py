@@ -234,6 +234,11 @@ def hold_folder_lock(
     _acquire(lock, folder, timeout, on_wait, on_done)
     try:
         counts[key] = 1
+        # A holder killed while writing its description leaves a temporary file;
+        # holding the lock, nobody else writes one now.
+        for stale in folder.glob(f".{HOLDER_NAME}.*"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
         write_json(folder / HOLDER_NAME, compute_holder_info(command, sys.argv, time.time()))
         yield
     finally:

@@ -8,6 +8,7 @@ afterwards either way.
 
 from __future__ import annotations
 
+import os
 import re
 import resource
 import socket
@@ -20,7 +21,7 @@ import pytest
 
 from tests.cli.test_build import launch, lock_and_build
 from tests.cli.test_build import project as project  # noqa: PLC0414 (a fixture used here)
-from venvstacks.locks import HOLDER_NAME, load_holder
+from venvstacks.locks import HOLDER_NAME, hold_folder_lock, load_holder
 
 pytestmark = [
     pytest.mark.slow,
@@ -91,13 +92,19 @@ def test_builds_publications_and_exports_at_once(project: Path, python_mirror: P
     )
     second = run(project, "build", "--clean", *mirror)
     assert (second.returncode, second.stdout, second.stderr) == (1, "", message)
-    # With --lock-timeout a build waits its turn, then finds the layers up to date.
-    third = run(project, "build", "--lock-timeout", "600", *mirror)
-    assert third.returncode == 0, third.stderr
-    assert third.stderr.startswith(f"Waiting for {build_dir}: in use by pid {first.pid} ")
-    assert "up to date" in third.stdout
     assert finish(first)[0] == 0
     assert launch(build_dir / "app-app") == APP_OUTPUT
+    # With --lock-timeout a build waits its turn, then finds the layers up to date. (The
+    # folder is held here until the build says it waits: a build from warm caches can
+    # finish before a second one even starts.)
+    with hold_folder_lock(build_dir, command="pytest"):
+        third = start(project, "build", "--lock-timeout", "600", *mirror)
+        assert third.stderr is not None
+        waiting = third.stderr.readline()
+    code, stdout, stderr = finish(third)
+    assert code == 0, stderr
+    assert waiting.startswith(f"Waiting for {build_dir}: in use by pid {os.getpid()} ")
+    assert "up to date" in stdout
     assert not (build_dir / HOLDER_NAME).exists()
 
     # A publication holds the build folder it reads and the output folder.

@@ -126,9 +126,11 @@ def install_layers(
             stop.set()
             raise
 
-    _parallel(unpack, to_unpack)
-    if layout.staging.is_dir() and not any(layout.staging.iterdir()):
-        layout.staging.rmdir()
+    try:
+        _parallel(unpack, to_unpack)
+    finally:  # a failed unpack removes its own folder; the empty parent goes too
+        if layout.staging.is_dir() and not any(layout.staging.iterdir()):
+            layout.staging.rmdir()
     for keyed in sorted(missing, key=lambda k: len(k.lower)):  # lowest first
         _post_install(layout, keyed)
         if not is_complete(layout, keyed):
