@@ -97,3 +97,7 @@ class PublishError(VenvStacksError):
 
 class DeployError(VenvStacksError):
     """Published layers could not be deployed (the target folder is left as it was)."""
+
+
+class SizesError(VenvStacksError):
+    """A size report could not be made (layers not built, publication unreadable)."""

@@ -22,6 +22,7 @@ from venvstacks.cli.output import Output, run_guarded
 from venvstacks.cli.publish_cmd import local_export, publish
 from venvstacks.cli.python_cmd import python_app
 from venvstacks.cli.render import print_status
+from venvstacks.cli.sizes_cmd import sizes
 from venvstacks.cli.verify_cmd import verify
 from venvstacks.pipeline import show_stack
 
@@ -116,6 +117,7 @@ app.command("local-export")(local_export)
 app.command()(deploy)
 app.command()(keygen)
 app.command()(verify)
+app.command()(sizes)
 app.add_typer(python_app)
 
 
