@@ -47,15 +47,20 @@ def compute_dependencies(dist: Distribution) -> frozenset[str]:
 def compute_reasons(
     name: str,
     layer: str,
-    requirements: Iterable[str],
+    requirements: Iterable[tuple[str, str]],
     dependents: Mapping[str, Sequence[tuple[str, str]]],
 ) -> tuple[str, ...]:
-    """Say why *name* is installed in *layer*: its own requirement, then what requires it.
+    """Say why *name* is installed in *layer*: a requirement naming it, then what requires it.
 
-    *dependents* maps a package to the (layer, package) pairs that require it,
-    from the layer itself and the layers that run on it.
+    *requirements* are (layer, requirement) pairs and *dependents* maps a package
+    to the (layer, package) pairs that require it, both from the layer itself
+    and the layers that run on it.
     """
-    reasons = [f"requirement {req!r}" for req in requirements if _req_name(req) == name]
+    reasons = [
+        f"requirement {req!r}" if where == layer else f"requirement {req!r} ({where})"
+        for where, req in requirements
+        if _req_name(req) == name
+    ]
     reasons += [
         f"required by {pkg}" if where == layer else f"required by {pkg} ({where})"
         for where, pkg in dependents.get(name, ())

@@ -129,12 +129,14 @@ def _entry_size_and_hash(
     return len(data), hashlib.sha256(data).hexdigest()
 
 
-def measure_layer(layer_dir: Path, *, app_modules: Iterable[str] = ()) -> MeasuredLayer:
-    """Measure the built layer at *layer_dir* as it would be published."""
+def measure_layer(
+    layer_dir: Path, *, app_modules: Iterable[str] = (), sbom: str | None = None
+) -> MeasuredLayer:
+    """Measure the built layer at *layer_dir* as it would be published (with its *sbom*)."""
     config = load_layer_config(layer_dir)
     site_dir = PurePosixPath(Path(config["site_dir"]).as_posix()).as_posix()
     is_runtime = config["python"] == config["base_python"]
-    entries = compute_layer_entries(layer_dir)
+    entries = compute_layer_entries(layer_dir, sbom)
     manifest = next(e for e in entries if e.name == FILE_MANIFEST_PATH)
     recorded = {
         r.path: (r.size, r.sha256)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from venvstacks.builder.stack import compute_host_platform
 from venvstacks.errors import SizesError
-from venvstacks.lock.status import compute_stack_lock_status
+from venvstacks.lock.status import LayerLockStatus, compute_stack_lock_status
+from venvstacks.publish.content import load_layer_config
+from venvstacks.publish.sbom import compute_layer_sbom
 from venvstacks.sizes.compute import (
     compute_dependents,
     compute_layer_sizes,
@@ -25,7 +28,7 @@ from venvstacks.sizes.publication import (
 )
 from venvstacks.spec.graph import Layer, LayerGraph
 from venvstacks.spec.load import StackSpec
-from venvstacks.spec.naming import LayerKind, compute_deployed_name
+from venvstacks.spec.naming import BuildName, LayerKind, compute_deployed_name
 
 
 def _app_modules(layer: Layer) -> tuple[str, ...]:
@@ -34,7 +37,17 @@ def _app_modules(layer: Layer) -> tuple[str, ...]:
     )
 
 
-def _measure(layers: Sequence[Layer], build_dir: Path) -> dict[str, MeasuredLayer]:
+def _sbom(status: LayerLockStatus | None, layer_dir: Path) -> str | None:
+    """Return the SBOM publish would add to the layer (None without a valid lock)."""
+    if status is None or not status.validity.is_valid:
+        return None
+    py_version = load_layer_config(layer_dir)["py_version"]
+    return compute_layer_sbom(status, compute_host_platform(), py_version)
+
+
+def _measure(
+    layers: Sequence[Layer], build_dir: Path, locks: Mapping[BuildName, LayerLockStatus]
+) -> dict[str, MeasuredLayer]:
     missing = [layer.build_name for layer in layers if not (build_dir / layer.build_name).is_dir()]
     if missing:
         raise SizesError(
@@ -43,7 +56,9 @@ def _measure(layers: Sequence[Layer], build_dir: Path) -> dict[str, MeasuredLaye
         )
     return {
         layer.build_name: measure_layer(
-            build_dir / layer.build_name, app_modules=_app_modules(layer)
+            build_dir / layer.build_name,
+            app_modules=_app_modules(layer),
+            sbom=_sbom(locks.get(layer.build_name), build_dir / layer.build_name),
         )
         for layer in layers
     }
@@ -73,8 +88,8 @@ def compute_stack_sizes(
     updating from it downloads; with *what_if_excluded*, what leaving each of
     those packages out would save.
     """
-    measured = _measure(layers, build_dir)
     locks = compute_stack_lock_status(spec)
+    measured = _measure(layers, build_dir, locks)
     published = load_published_layers(output_dir)
     graph = spec.graph
     sizes: dict[str, LayerSizes] = {}
@@ -83,7 +98,11 @@ def compute_stack_sizes(
         name = layer.build_name
         above = [name, *(d.build_name for d in graph.derived(layer))]
         dependents = compute_dependents((n, measured[n]) for n in above if n in measured)
-        requirements = [str(req) for req in layer.requirements]
+        requirements = [
+            (upper.build_name, str(req))
+            for upper in (layer, *graph.derived(layer))
+            for req in upper.requirements
+        ]
         reasons = {
             dist: compute_reasons(dist, name, requirements, dependents)
             for dist in measured[name].distributions
