@@ -50,6 +50,7 @@ class LayerStatus:
     has_valid_lock: bool
     dependencies: tuple[LayerStatus, ...] = ()
     operations: tuple[str, ...] | None = None
+    exclude_packages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ def _layer_status(
         has_valid_lock=lock is not None and lock.validity.is_valid,
         dependencies=dependencies,
         operations=operations,
+        exclude_packages=layer.exclude_packages,
     )
 
 
