@@ -28,10 +28,10 @@ from venvstacks.sizes.model import (
     Comparison,
     ExclusionEstimate,
     IdenticalFile,
-    LayerUpdate,
-    ShadowedPackage,
     LayerSizes,
+    LayerUpdate,
     PackageSizes,
+    ShadowedPackage,
     StackSizes,
     render_bytes,
 )
