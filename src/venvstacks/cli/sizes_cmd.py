@@ -117,11 +117,11 @@ def _print_across(console: Console, sizes: StackSizes) -> None:
 
 def _print_updates(console: Console, sizes: StackSizes) -> None:
     if (c := sizes.comparison) is not None:
-        table = Table(
-            title=f"Update from {c.earlier}: download {render_bytes(c.download_bytes)} "
-            f"of {render_bytes(c.full_download_bytes)}",
-            title_justify="left",
+        console.print(
+            f"Update from {c.earlier}: download {render_bytes(c.download_bytes)} "
+            f"of {render_bytes(c.full_download_bytes)}"
         )
+        table = Table()
         for column in ("layer", "install target", "was", "download"):
             table.add_column(column, justify="right" if column == "download" else "left")
         for u in c.changed:
