@@ -200,3 +200,21 @@ def test_json_format(golden: object) -> None:
 def test_distribution_is_a_value() -> None:
     dist = Distribution("six", "1.17.0", (), frozenset({"a"}))
     assert dist == Distribution("six", "1.17.0", (), frozenset({"a"}))
+
+
+def test_unreadable_built_layer_is_named(tmp_path: Path, load: object) -> None:
+    from venvstacks.errors import SizesError  # noqa: PLC0415
+    from venvstacks.sizes import compute_stack_sizes  # noqa: PLC0415
+
+    spec = load(  # type: ignore[operator]
+        '[[runtimes]]\nname = "rt"\npython_implementation = "cpython@3.11"\nrequirements = []\n'
+    )
+    build_dir = tmp_path / "_build"
+    (build_dir / "rt").mkdir(parents=True)
+    with pytest.raises(SizesError) as caught:
+        compute_stack_sizes(spec, tuple(spec.graph), build_dir=build_dir, output_dir=tmp_path / "o")
+    config = build_dir / "rt/share/venv/metadata/venvstacks_layer.json"
+    assert str(caught.value) == (
+        f"rt: can't read the built layer in {build_dir / 'rt'} ([Errno 2] No such file or "
+        f"directory: '{config}'); build it again with 'venvstacks build --include rt --clean'"
+    )

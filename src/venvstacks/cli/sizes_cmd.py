@@ -13,6 +13,7 @@ from rich.table import Table
 from venvstacks.cli.options import AllowMissing, BuildDir, Include, SpecPath
 from venvstacks.cli.output import Output, run_guarded
 from venvstacks.cli.publish_cmd import OutputDir
+from venvstacks.errors import SizesError
 from venvstacks.fs import write_text
 from venvstacks.pipeline import resolve_option_path
 from venvstacks.sizes import compute_stack_sizes
@@ -204,7 +205,10 @@ def sizes(
             what_if_excluded=what_if_excluded or (),
         )
         if html is not None:
-            write_text(html, render_sizes_html(result))
+            try:
+                write_text(html, render_sizes_html(result))
+            except OSError as exc:
+                raise SizesError(f"{html}: can't write the HTML report ({exc.strerror})") from None
         if json_output:
             typer.echo(render_sizes_json(result), nl=False)
         elif output.verbosity >= 0:

@@ -54,14 +54,21 @@ def _measure(
             f"{', '.join(missing)}: not built in {build_dir}; run 'venvstacks build' first "
             "(or pass --build-dir)"
         )
-    return {
-        layer.build_name: measure_layer(
-            build_dir / layer.build_name,
-            app_modules=_app_modules(layer),
-            sbom=_sbom(locks.get(layer.build_name), build_dir / layer.build_name),
-        )
-        for layer in layers
-    }
+    measured: dict[str, MeasuredLayer] = {}
+    for layer in layers:
+        folder = build_dir / layer.build_name
+        try:
+            measured[layer.build_name] = measure_layer(
+                folder,
+                app_modules=_app_modules(layer),
+                sbom=_sbom(locks.get(layer.build_name), folder),
+            )
+        except (OSError, ValueError, KeyError) as exc:
+            raise SizesError(
+                f"{layer.build_name}: can't read the built layer in {folder} ({exc}); "
+                f"build it again with 'venvstacks build --include {layer.build_name} --clean'"
+            ) from None
+    return measured
 
 
 def _shadowed(graph: LayerGraph, layers: dict[str, LayerSizes]) -> list[ShadowedPackage]:
