@@ -79,10 +79,10 @@ def test_install_pylock_leaves_excluded_out(tmp_path: Path) -> None:
 
 
 def test_lock_check_names_both_layers() -> None:
-    upper = [LockedPin("six", "1.17.0", None, shared=True)]
+    upper = [LockedPin("six", "1.17.0", "", shared=True)]
     lower = [
-        ("framework-a", (), [LockedPin("idna", "3", None, shared=False)]),
-        ("framework-b", ("six",), [LockedPin("Six", "1.17.0", None, shared=False)]),
+        ("framework-a", (), [LockedPin("idna", "3", "", shared=False)]),
+        ("framework-b", ("six",), [LockedPin("Six", "1.17.0", "", shared=False)]),
     ]
     assert find_excluded_needs("app-x", upper, lower) == [
         (
@@ -91,5 +91,5 @@ def test_lock_check_names_both_layers() -> None:
         )
     ]
     # The first layer on sys.path that installs it provides it.
-    first = [("framework-a", (), [LockedPin("six", "1.17.0", None, shared=False)]), *lower]
+    first = [("framework-a", (), [LockedPin("six", "1.17.0", "", shared=False)]), *lower]
     assert find_excluded_needs("app-x", upper, first) == []
