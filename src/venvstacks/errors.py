@@ -122,3 +122,7 @@ class StoreError(VenvStacksError):
 
 class FolderLockedError(VenvStacksError):
     """Another run holds the lock of a folder this one must write (see `venvstacks.locks`)."""
+
+
+class SizesError(VenvStacksError):
+    """A size report could not be made (layers not built, publication unreadable)."""

@@ -74,6 +74,7 @@ class LayerStatus:
     has_valid_lock: bool
     dependencies: tuple[LayerStatus, ...] = ()
     operations: tuple[str, ...] | None = None
+    exclude_packages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ def _layer_status(
         has_valid_lock=lock is not None and lock.validity.is_valid,
         dependencies=dependencies,
         operations=operations,
+        exclude_packages=layer.exclude_packages,
     )
 
 

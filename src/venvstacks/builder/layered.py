@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 from venvstacks._injected.postinstall import install_python_wrapper, render_sitecustomize
 from venvstacks.builder.app_modules import copy_app_modules
 from venvstacks.builder.bytecode import compile_layer
@@ -22,6 +24,7 @@ from venvstacks.builder.cleanup import (
     remove_scripts,
 )
 from venvstacks.builder.dynlib import DYNLIB_DIR, link_shared_libraries
+from venvstacks.builder.exclusions import render_install_pylock
 from venvstacks.builder.layer_config import compute_layered_config, compute_site_dir
 from venvstacks.builder.portability import find_build_paths
 from venvstacks.builder.runtime import write_layer_files
@@ -115,17 +118,30 @@ def check_imports(python: Path, names: Sequence[str], *, label: str, runner: Run
         raise BuildError(f"{label}: importing the layer's packages failed: {details}")
 
 
-def _install_packages(plan: LayeredBuild, python: Path, runner: Runner) -> None:
+def _install_packages(plan: LayeredBuild, python: Path, staging: Path, runner: Runner) -> None:
     lock = load_pylock(plan.pylock)
     pins = parse_locked_pins(lock) if lock is not None else ()
-    if all(pin.shared for pin in pins):
-        return  # everything comes from lower layers
+    exclude = plan.layer.exclude_packages
+    if all(pin.shared or canonicalize_name(pin.name) in exclude for pin in pins):
+        return  # everything comes from lower layers (or is excluded)
+    pylock = plan.pylock
+    if exclude:
+        # Outside the layer folder, removed with the staging area's siblings.
+        pylock = staging.with_name(f"{staging.name}.pylock") / "pylock.toml"
+        pylock.parent.mkdir(parents=True, exist_ok=True)
+        text = plan.pylock.read_text(encoding="utf-8")
+        pylock.write_text(
+            render_install_pylock(text, plan.pylock.parent, exclude), encoding="utf-8"
+        )
     try:
         uv_pip_install_pylock(
-            python, plan.pylock, plan.python_platform, label=plan.layer.build_name, runner=runner
+            python, pylock, plan.python_platform, label=plan.layer.build_name, runner=runner
         )
     except ToolError as exc:
         raise BuildError(str(exc), output=exc.output) from exc
+    finally:
+        if pylock != plan.pylock:
+            remove_tree(pylock.parent)
 
 
 def build_layered_layer(plan: LayeredBuild, *, runner: Runner = run) -> Path:
@@ -143,7 +159,7 @@ def build_layered_layer(plan: LayeredBuild, *, runner: Runner = run) -> Path:
             runtime_python = plan.runtime.build_path / "python.exe"
         create_layer_venv(staging, runtime_python, label=label, runner=runner)
         python = staging / compute_venv_python()
-        _install_packages(plan, python, runner)
+        _install_packages(plan, python, staging, runner)
         site_packages = staging / plan.site_dir
         modules = [m for m in (layer.launch_module, *layer.support_modules) if m is not None]
         copy_app_modules(plan.spec_dir, modules, site_packages)

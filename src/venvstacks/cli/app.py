@@ -23,6 +23,7 @@ from venvstacks.cli.output import Output, run_guarded
 from venvstacks.cli.publish_cmd import local_export, publish
 from venvstacks.cli.python_cmd import python_app
 from venvstacks.cli.render import print_status
+from venvstacks.cli.sizes_cmd import sizes
 from venvstacks.cli.store_cmd import store_app
 from venvstacks.cli.verify_cmd import verify
 from venvstacks.pipeline import show_stack
@@ -118,6 +119,7 @@ app.command("local-export", cls=Command)(local_export)
 app.command(cls=Command)(deploy)
 app.command(cls=Command)(keygen)
 app.command(cls=Command)(verify)
+app.command(cls=Command)(sizes)
 app.add_typer(python_app)
 app.add_typer(cache_app)
 app.add_typer(store_app)

@@ -34,6 +34,8 @@ def render_layer_label(status: LayerStatus) -> str:
         label += f" -> {status.deployed_name}"
     if status.operations:
         label += f" ({', '.join(status.operations)})"
+    if status.exclude_packages:
+        label += f" [excludes: {', '.join(status.exclude_packages)}]"
     return label
 
 
@@ -89,6 +91,8 @@ def _layer_json(status: LayerStatus, *, with_dependencies: bool) -> dict[str, An
         "has_valid_lock": status.has_valid_lock,
         "selected_operations": None if status.operations is None else list(status.operations),
     }
+    if status.exclude_packages:  # our addition: absent when empty, as in venvstacks 0.8
+        data["exclude_packages"] = list(status.exclude_packages)
     if with_dependencies:
         data["dependencies"] = [
             _layer_json(dep, with_dependencies=False) for dep in status.dependencies

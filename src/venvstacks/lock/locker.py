@@ -20,9 +20,17 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
 from venvstacks.errors import LockError, LockRunError, VenvStacksError
 from venvstacks.fs import write_text
-from venvstacks.lock.constraints import LockedPin, compute_constraints, render_constraints
+from venvstacks.lock.constraints import (
+    LockedPin,
+    compute_constraints,
+    parse_locked_pins,
+    render_constraints,
+)
+from venvstacks.lock.exclusions import find_excluded_needs
 from venvstacks.lock.markers import compute_candidate_versions, compute_marker_environment
 from venvstacks.lock.metadata import write_lock_metadata
 from venvstacks.lock.project import IndexOptions, render_resolve_project
@@ -134,6 +142,7 @@ def write_lock_views(status: LayerLockStatus) -> None:
             _marker_environments(target, platform),
             linux_version=target.linux_version,
             macosx_version=target.macosx_version,
+            exclude=layer.exclude_packages,
         )
         _write_if_changed(paths.platform_view(platform), view)
     for platform in ALL_PLATFORMS:  # views of platforms no longer targeted would be stale
@@ -151,15 +160,19 @@ def _marker_environments(target: LockTarget, platform: TargetPlatform) -> list[d
 def compute_platform_packages(
     layer: Layer, lock: Mapping[str, Any], platform: TargetPlatform
 ) -> list[PlatformPackage]:
-    """Return the layer's own locked packages that install on *platform* (its platform view)."""
+    """Return the layer's own locked packages that install on *platform* (its platform view).
+
+    Packages the layer excludes (``exclude_packages``) are left out: the build doesn't install them.
+    """
     target = _lock_target(layer)
-    return select_platform_packages(
+    packages = select_platform_packages(
         platform,
         lock,
         _marker_environments(target, platform),
         linux_version=target.linux_version,
         macosx_version=target.macosx_version,
     )
+    return [p for p in packages if canonicalize_name(p.name) not in layer.exclude_packages]
 
 
 def _lock_target(layer: Layer) -> LockTarget:
@@ -233,6 +246,23 @@ def _record(context: _Context, status: LayerLockStatus) -> bool:
     return True
 
 
+def _check_exclusions(status: LayerLockStatus, lower: tuple[LayerLockStatus, ...]) -> None:
+    """Raise `LockError` if the layer needs a package a lower layer excludes."""
+    if not any(d.layer.exclude_packages for d in lower):
+        return
+    lock = load_pylock(status.paths.pylock)
+    lower_pins = [
+        (d.layer.build_name, d.layer.exclude_packages, parse_locked_pins(lower_lock))
+        for d in lower
+        if (lower_lock := load_pylock(d.paths.pylock)) is not None
+    ]
+    problems = find_excluded_needs(
+        status.layer.build_name, parse_locked_pins(lock) if lock else (), lower_pins
+    )
+    if problems:
+        raise LockError("\n".join(problems))
+
+
 def _lock_one(
     context: _Context,
     status: LayerLockStatus,
@@ -253,13 +283,16 @@ def _lock_one(
     # providing) packages of this one: resolve again even when only "if needed".
     if_needed = instruction.if_needed and not instruction.reset and not relocked_below
     if if_needed and validity.is_valid:
+        _check_exclusions(status, lower)
         adopted = validity.adopt_deployment_inputs and _record(context, status)
         return LockAction.KEPT, adopted
     if if_needed and status.stored and not validity.needs_resolution:
+        _check_exclusions(status, lower)
         return LockAction.REVERSIONED, _record(context, status)
     if instruction.reset:
         status.paths.pylock.unlink(missing_ok=True)
     changed = _resolve(context, status, lower)
+    _check_exclusions(status, lower)
     fresh = compute_layer_status(context.spec, layer, statuses, compute_postinstall_hash())
     return LockAction.RESOLVED, _record(context, fresh) or changed
 

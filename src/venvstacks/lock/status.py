@@ -137,7 +137,11 @@ def compute_lock_inputs(
             frameworks=[d.layer.name for d in frameworks],
         ),
         version_inputs_hash=compute_version_inputs_hash(
-            layer.build_name, layer.versioned, launch_hash, support_hashes
+            layer.build_name,
+            layer.versioned,
+            launch_hash,
+            support_hashes,
+            exclude_packages=layer.exclude_packages,
         ),
         deployment_inputs_hash=compute_deployment_inputs_hash(
             postinstall_hash,

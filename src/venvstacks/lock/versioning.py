@@ -101,18 +101,22 @@ def compute_version_inputs_hash(
     versioned: bool,
     launch_module_hash: str | None = None,
     support_module_hashes: Mapping[str, str] | None = None,
+    exclude_packages: Sequence[str] = (),
 ) -> str:
     """Hash the inputs that only matter to versioned layers.
 
     ``env_name=<build name>``, ``is_versioned_layer=<True|False>``, then for
     applications the launch module hash and the support module hashes, the
-    latter keyed by their spec path and fed in sorted path order.
+    latter keyed by their spec path and fed in sorted path order, then (our
+    addition, only when there are any) ``exclude_packages=<sorted names>``.
     """
     items = [f"env_name={build_name}", f"is_versioned_layer={versioned}"]
     if launch_module_hash is not None:
         items.append(launch_module_hash)
     support = support_module_hashes or {}
     items.extend(support[path] for path in sorted(support))
+    if exclude_packages:
+        items.append(f"exclude_packages={','.join(sorted(exclude_packages))}")
     return hash_strings(items)
 
 

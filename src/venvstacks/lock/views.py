@@ -6,12 +6,13 @@ None of these are lock inputs: deleting them does not invalidate a lock, and
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from venvstacks.lock.constraints import parse_locked_pin
 from venvstacks.lock.wheels import compute_wheel_file_name, compute_wheel_platforms
@@ -114,12 +115,14 @@ def render_platform_view(
     *,
     linux_version: tuple[int, int],
     macosx_version: tuple[int, int],
+    exclude: Collection[str] = (),
 ) -> str:
     """Render ``requirements-<group>-<platform>.txt`` for ``pip install --no-deps --require-hashes -r``.
 
     Lists the layer's own packages that apply on *platform* (see
     `select_platform_packages`), pinned, with the hashes of every locked wheel
-    that installs there.
+    that installs there.  Packages named in *exclude* (canonical names: the
+    layer's ``exclude_packages``) are listed as comments: locked, not installed.
     """
     lines = [
         f"# {build_name} on {platform.value}: the layer's own packages, pinned with their wheel hashes.\n",
@@ -130,7 +133,9 @@ def render_platform_view(
         platform, lock, environments, linux_version=linux_version, macosx_version=macosx_version
     )
     lines += [
-        f"{p.name}=={p.version}" + "".join(f" \\\n    --hash={h}" for h in p.hashes) + "\n"
+        f"# excluded from the build (exclude_packages): {p.name}=={p.version}\n"
+        if canonicalize_name(p.name) in exclude
+        else f"{p.name}=={p.version}" + "".join(f" \\\n    --hash={h}" for h in p.hashes) + "\n"
         for p in packages
     ]
     return "".join(lines)

@@ -67,6 +67,7 @@ class Layer:
     frameworks: tuple[LayerName, ...] = ()
     launch_module: PurePosixPath | None = None
     support_modules: tuple[PurePosixPath, ...] = ()
+    exclude_packages: tuple[str, ...] = ()  # canonical names, sorted
 
     @property
     def build_name(self) -> BuildName:
@@ -227,6 +228,9 @@ def _resolve(context: _Context, entry: LayerEntry, model: LayerSpecModel) -> Lay
         frameworks=tuple(layer.name for layer in inherited.frameworks),
         launch_module=launch,
         support_modules=support,
+        exclude_packages=tuple(
+            sorted({canonicalize_name(n) for n in getattr(model, "exclude_packages", ())})
+        ),
     )
 
 

@@ -137,11 +137,22 @@ class RuntimeSpecModel(LayerSpecModel):
     python_implementation: Annotated[StrictStr, AfterValidator(_check_python_implementation)]
 
 
+def _check_package_name(value: str) -> str:
+    if not _PACKAGE_NAME.fullmatch(value):
+        raise ValueError(f"{value!r} is not a package name (letters, digits, '.', '-', '_')")
+    return value
+
+
+_PACKAGE_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
+
+
 class LayeredSpecModel(LayerSpecModel):
     """Fields of layers that sit on a runtime (directly or through frameworks)."""
 
     runtime: Name | None = None
     frameworks: tuple[Name, ...] | None = None
+    # Locked (so every layer agrees on versions) but not installed by the build.
+    exclude_packages: tuple[Annotated[StrictStr, AfterValidator(_check_package_name)], ...] = ()
 
 
 class FrameworkSpecModel(LayeredSpecModel):
