@@ -6,6 +6,7 @@ framework archives are byte-identical, so the store reuses their folders.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -42,3 +43,19 @@ def test_two_releases_of_a_built_stack(tmp_path: Path, python_mirror: Path) -> N
     assert (proc.returncode, proc.stdout) == (0, APP_OUTPUT), proc.stderr
     gc = store_json(store, "gc", "--keep", "0")
     assert gc["removed_releases"] == []  # current and rollback target
+
+    # Every folder of every release matches the file manifest its archive carried
+    # (after the apps ran: the bytecode the interpreter wrote is not a finding).
+    checked = venvstacks("verify", "--store", store, "--all-releases")
+    assert (checked.returncode, checked.stderr) == (0, ""), checked.stdout
+    assert checked.stdout.count("  ok\n") == 5  # app-app twice, runtime and frameworks once
+    state = json.loads((store / "store.json").read_text())
+    current = next(r for r in state["releases"] if r["id"] == state["current"])
+    folder = next(la["folder"] for la in current["layers"] if la["layer_name"] == "app-app")
+    (store / "layers" / folder / "app-app/lib/python3.11/site-packages/app.py").write_text("1\n")
+    changed = venvstacks("verify", "--store", store, "--json")
+    assert changed.returncode == 1
+    report = json.loads(changed.stdout)
+    assert [(la["folder"], la["modified"]) for la in report["layers"] if not la["ok"]] == [
+        (f"layers/{folder}/app-app", ["lib/python3.11/site-packages/app.py"])
+    ]

@@ -13,6 +13,7 @@ from venvstacks.cli.options import LockTimeout
 from venvstacks.cli.output import LockWaitSpinner, Output, run_guarded
 from venvstacks.deploy import DeploymentCheck, verify_deployment
 from venvstacks.deploy.integrity import LayerCheck
+from venvstacks.store.verify import verify_store
 
 
 def _summary(check: LayerCheck) -> str:
@@ -30,13 +31,18 @@ def _summary(check: LayerCheck) -> str:
     return ", ".join(counts) or "ok"
 
 
+def _name(result: DeploymentCheck, check: LayerCheck) -> str:
+    """Return a layer's name in the report: its folder, relative to the target or store."""
+    return check.layer_dir.relative_to(result.target).as_posix()
+
+
 def render_verify_text(result: DeploymentCheck) -> str:
     """Render a check for the terminal: one line per layer, then each differing path."""
     lines = [f"Repaired: {', '.join(result.repaired)}"] if result.repaired else []
     lines.append(f"Verified {result.target}:")
-    width = max((len(c.layer_dir.name) for c in result.layers), default=0)
+    width = max((len(_name(result, c)) for c in result.layers), default=0)
     for check in result.layers:
-        lines.append(f"  {check.layer_dir.name:<{width}}  {_summary(check)}")
+        lines.append(f"  {_name(result, check):<{width}}  {_summary(check)}")
         for label, paths in (
             ("modified", check.modified),
             ("missing", check.missing),
@@ -55,6 +61,7 @@ def render_verify_json(result: DeploymentCheck) -> str:
         "layers": [
             {
                 "install_target": c.layer_dir.name,
+                "folder": _name(result, c),
                 "ok": c.ok,
                 "modified": list(c.modified),
                 "missing": list(c.missing),
@@ -70,13 +77,31 @@ def render_verify_json(result: DeploymentCheck) -> str:
 def verify(
     ctx: typer.Context,
     target: Annotated[
-        Path,
+        Path | None,
         typer.Argument(
             metavar="TARGET",
-            help="A folder 'venvstacks deploy' deployed layers into.",
+            help="A folder 'venvstacks deploy' deployed layers into (or use --store).",
             show_default=False,
         ),
-    ],
+    ] = None,
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store",
+            metavar="DIR",
+            help="Check a layer store's release instead: the current one, --release ID, or "
+            "--all-releases.",
+            show_default=False,
+        ),
+    ] = None,
+    release: Annotated[
+        int | None,
+        typer.Option("--release", metavar="ID", help="With --store: check this release."),
+    ] = None,
+    all_releases: Annotated[
+        bool,
+        typer.Option("--all-releases", help="With --store: check every release the store holds."),
+    ] = False,
     *,
     repair: Annotated[
         Path | None,
@@ -105,20 +130,44 @@ def verify(
     """
     output: Output = ctx.obj
 
-    def action() -> None:
-        keys = load_trusted_keys(trusted_key or ())
-        result = verify_deployment(
-            target,
-            repair_from=repair,
-            trusted_keys=keys,
-            lock_timeout=lock_timeout,
-            waiting=LockWaitSpinner(output),
+    if (target is None) == (store is None):
+        raise typer.BadParameter("pass a deployment folder TARGET, or --store DIR")
+    if store is None and (release is not None or all_releases):
+        raise typer.BadParameter("--release and --all-releases need --store")
+    if store is not None and repair is not None:
+        raise typer.BadParameter(
+            "--repair works on deployment folders; add the release to the store again instead"
         )
+
+    def report(result: DeploymentCheck) -> None:
         if json_output:
             typer.echo(render_verify_json(result), nl=False)
         elif output.verbosity >= 0 or not result.ok:
             typer.echo(render_verify_text(result), nl=False)
         if not result.ok:
             raise typer.Exit(1)
+
+    def action() -> None:
+        if store is not None:
+            report(
+                verify_store(
+                    store,
+                    release=release,
+                    all_releases=all_releases,
+                    lock_timeout=lock_timeout,
+                    waiting=LockWaitSpinner(output),
+                )
+            )
+            return
+        assert target is not None  # noqa: S101 - checked above
+        report(
+            verify_deployment(
+                target,
+                repair_from=repair,
+                trusted_keys=load_trusted_keys(trusted_key or ()),
+                lock_timeout=lock_timeout,
+                waiting=LockWaitSpinner(output),
+            )
+        )
 
     run_guarded(output, action)
