@@ -13,7 +13,6 @@ rewrites a listed ``.pyc``; a changed one is a finding.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from collections.abc import Iterable, Iterator
@@ -21,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from venvstacks.deploy.verify import compute_sha256
 from venvstacks.file_manifest import (
     FILE_MANIFEST_PATH,
     FileManifestError,
@@ -64,14 +64,6 @@ def load_layer_records(layer_dir: Path) -> list[FileRecord]:
         raise FileManifestError(f"{FILE_MANIFEST_PATH}: {exc}") from None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _differs(layer_dir: Path, record: FileRecord) -> bool | None:
     """Return None when the path is missing, else whether it differs from *record*."""
     path = layer_dir / record.path
@@ -90,7 +82,7 @@ def _differs(layer_dir: Path, record: FileRecord) -> bool | None:
         return str(path.readlink()) != record.target
     if bool(st.st_mode & 0o100) != bool(record.mode & 0o100) or st.st_size != record.size:
         return True
-    return _sha256(path) != record.sha256
+    return compute_sha256(path) != record.sha256
 
 
 def _walk(layer_dir: Path) -> Iterator[str]:
